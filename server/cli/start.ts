@@ -1,0 +1,103 @@
+/**
+ * npm start: the whole platform on one machine.
+ *  1. validates the environment (a bad variable stops here, named)
+ *  2. creates secrets in DATA_DIR if unset, applies database migrations
+ *  3. creates the first admin if there is no user (password printed once)
+ *  4. builds the web app if there is no production build yet
+ *  5. runs the engine and the web app, restarting either with backoff if it dies
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { EnvError, loadEnv, redactUrl, resolveSecret } from "@/engine/runtime/env";
+import { createDb } from "@/prisma/db";
+import { migrate } from "@/prisma/migrate";
+import { ensureAdmin } from "@/server/bootstrap";
+import { usersRepo } from "@/server/db/users";
+import { Supervisor } from "./supervisor";
+
+const root = process.cwd();
+const log = (msg: string) => process.stdout.write(JSON.stringify({ level: 30, time: new Date().toISOString(), name: "launcher", msg }) + "\n");
+
+function buildIsCurrent(): boolean {
+  const id = join(root, ".next", "BUILD_ID");
+  return existsSync(id) && readFileSync(id, "utf8").trim() !== "";
+}
+
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = loadEnv();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78);
+    }
+    throw err;
+  }
+  const engineSecret = resolveSecret("engine", env.dataDir);
+  const authSecret = resolveSecret("auth", env.dataDir);
+  const result = await migrate(env.databaseUrl);
+  log(`database ${redactUrl(env.databaseUrl)}: ${result.total} migrations, ${result.applied.length} applied now`);
+
+  const db = createDb(env.databaseUrl);
+  const admin = await ensureAdmin(usersRepo(db), { email: env.adminEmail, password: env.adminPassword });
+  await db.$disconnect();
+  if (admin.created) {
+    const lines = admin.generatedPassword
+      ? [`First start: created admin account ${admin.email}`, `Password (shown once, change it or keep it safe): ${admin.generatedPassword}`]
+      : [`First start: created admin account ${admin.email} with the password from ADMIN_PASSWORD`];
+    const width = Math.max(...lines.map((l) => l.length)) + 4;
+    process.stdout.write(`\n${"=".repeat(width)}\n${lines.map((l) => `  ${l}`).join("\n")}\n${"=".repeat(width)}\n\n`);
+  }
+
+  if (!buildIsCurrent()) {
+    log("no production build found: running next build (once, about a minute)");
+    execFileSync(process.execPath, [join(root, "node_modules", "next", "dist", "bin", "next"), "build"], { stdio: "inherit", cwd: root });
+  }
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    DATA_DIR: env.dataDir,
+    DATABASE_URL: env.databaseUrl,
+    ENGINE_SECRET: engineSecret,
+    AUTH_SECRET: authSecret,
+    AUTH_TRUST_HOST: "true",
+    ENGINE_URL: env.engineUrl,
+    ENGINE_PORT: String(env.enginePort),
+    NEXT_TELEMETRY_DISABLED: "1",
+  };
+  let exiting = false;
+  const fatal = (code: number) => {
+    if (!exiting) void shutdown("fatal", code);
+  };
+  const tsxCli = join(root, "node_modules", "tsx", "dist", "cli.mjs");
+  const engine = new Supervisor({ name: "engine", command: process.execPath, args: [tsxCli, join(root, "engine", "main.ts")], env: childEnv, cwd: root, fatalCodes: [78], log, onFatal: fatal });
+  const web = new Supervisor({
+    name: "web",
+    command: process.execPath,
+    args: [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(env.port), "-H", env.hostname],
+    env: childEnv,
+    cwd: root,
+    log,
+  });
+  engine.start();
+  web.start();
+  log(`web app on http://localhost:${env.port} (listening on ${env.hostname}); engine on ${env.engineUrl}`);
+
+  async function shutdown(signal: string, code = 0): Promise<void> {
+    if (exiting) return;
+    exiting = true;
+    log(`${signal}: stopping web app and engine`);
+    await Promise.all([web.stop(), engine.stop()]);
+    process.exit(code);
+  }
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`start failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,26 @@
+/**
+ * Process-wide dependencies of the web app: configuration, database, repos.
+ * Created lazily once per process (and kept across hot reloads in dev).
+ */
+import { createDb, type Db } from "@/prisma/db";
+import { loadEnv, resolveSecret, type AppEnv } from "@/engine/runtime/env";
+import { loginAttemptsRepo, usersRepo, type LoginAttemptsRepo, type UsersRepo } from "@/server/db/users";
+
+export interface ServerDeps {
+  env: AppEnv;
+  db: Db;
+  users: UsersRepo;
+  attempts: LoginAttemptsRepo;
+  engineSecret: string;
+}
+
+export function createServerDeps(env: AppEnv, db: Db = createDb(env.databaseUrl)): ServerDeps {
+  return { env, db, users: usersRepo(db), attempts: loginAttemptsRepo(db), engineSecret: resolveSecret("engine", env.dataDir) };
+}
+
+const g = globalThis as unknown as { __tradeforgeDeps?: ServerDeps };
+
+export function getServerDeps(): ServerDeps {
+  g.__tradeforgeDeps ??= createServerDeps(loadEnv());
+  return g.__tradeforgeDeps;
+}
