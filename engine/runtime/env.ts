@@ -73,6 +73,9 @@ const schema = z.object({
   METRICS_TOKEN: optionalSecret,
 });
 
+/** Environment variables to read (process.env by default). */
+export type EnvSource = Record<string, string | undefined>;
+
 export type DatabaseKind = "sqlite" | "postgresql";
 
 export interface AppEnv {
@@ -101,7 +104,7 @@ export class EnvError extends Error {
 }
 
 /** Parses and validates the environment. Throws EnvError naming each bad variable. */
-export function loadEnv(source: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppEnv {
+export function loadEnv(source: EnvSource = process.env, cwd = process.cwd()): AppEnv {
   const parsed = schema.safeParse(source);
   if (!parsed.success) {
     throw new EnvError(
@@ -140,12 +143,13 @@ export function sqlitePath(databaseUrl: string): string {
 
 /** A database URL with any password removed, safe to log. */
 export function redactUrl(url: string): string {
+  if (url.startsWith("file:")) return url;
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
     return u.toString();
   } catch {
-    return url.startsWith("file:") ? url : "<unparsable URL>";
+    return "<unparsable URL>";
   }
 }
 
@@ -153,7 +157,7 @@ export function redactUrl(url: string): string {
  * Returns the secret from the environment variable if set, otherwise from
  * DATA_DIR/<name>.secret, creating that file (mode 600) on first use.
  */
-export function resolveSecret(name: "engine" | "auth", dataDir: string, source: NodeJS.ProcessEnv = process.env): string {
+export function resolveSecret(name: "engine" | "auth", dataDir: string, source: EnvSource = process.env): string {
   const variable = name === "engine" ? "ENGINE_SECRET" : "AUTH_SECRET";
   const fromEnv = source[variable];
   if (fromEnv && fromEnv !== "") {
