@@ -45,7 +45,7 @@ export interface SseMessage {
 
 /** Reads SSE messages from a response body until `until` says stop (or the timeout passes). */
 export async function readSse(body: ReadableStream<Uint8Array>, until: (msgs: SseMessage[]) => boolean, timeoutMs = 5000): Promise<SseMessage[]> {
-  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = body.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>).getReader();
   const msgs: SseMessage[] = [];
   let buf = "";
   const deadline = Date.now() + timeoutMs;
