@@ -11,7 +11,7 @@ export interface LoginState {
 }
 
 const loginSchema = z.object({
-  email: z.email({ message: "Enter the email address of your account." }),
+  email: z.string().trim().min(1, "Enter the email address of your account.").max(320),
   password: z.string().min(1, "Enter your password."),
   next: z.string().optional(),
 });

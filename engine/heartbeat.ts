@@ -6,6 +6,8 @@ import { availableParallelism } from "node:os";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { HeartbeatData } from "./events";
 
+const RESOLUTION_MS = 10;
+
 export class ProcessSampler {
   private readonly histogram: IntervalHistogram;
   private lastCpu = process.cpuUsage();
@@ -13,7 +15,7 @@ export class ProcessSampler {
   private readonly startedAtMs = Date.now();
 
   constructor() {
-    this.histogram = monitorEventLoopDelay({ resolution: 10 });
+    this.histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     this.histogram.enable();
   }
 
@@ -25,7 +27,8 @@ export class ProcessSampler {
     this.lastCpu = cpu;
     this.lastWall = wall;
     const mem = process.memoryUsage();
-    const lagNs = this.histogram.count > 0 ? this.histogram.percentile(99) : 0;
+    // The histogram records whole timer intervals; the lag is what exceeds the sampling interval.
+    const lagNs = this.histogram.count > 0 ? Math.max(0, this.histogram.percentile(99) - RESOLUTION_MS * 1e6) : 0;
     this.histogram.reset();
     return {
       pid: process.pid,

@@ -17,7 +17,7 @@ describe("ensureAdmin", () => {
     const first = await ensureAdmin(users, {});
     expect(first.created).toBe(true);
     if (!first.created) return;
-    expect(first.email).toBe("admin@localhost");
+    expect(first.email).toBe("admin@tradeforge.local");
     expect(first.generatedPassword?.length).toBeGreaterThanOrEqual(16);
     const login = await authenticate({ users, attempts: loginAttemptsRepo(t.db) }, { email: first.email, password: first.generatedPassword!, ip: "127.0.0.1" });
     expect(login).toMatchObject({ ok: true, user: { role: "admin" } });

@@ -9,7 +9,7 @@ export type BootstrapResult =
 
 export async function ensureAdmin(users: UsersRepo, opts: { email?: string; password?: string }): Promise<BootstrapResult> {
   if ((await users.count()) > 0) return { created: false };
-  const email = opts.email ?? "admin@localhost";
+  const email = opts.email ?? "admin@tradeforge.local";
   const generatedPassword = opts.password ? undefined : randomBytes(12).toString("base64url");
   try {
     await users.create({ email, passwordHash: await hashPassword(opts.password ?? generatedPassword!), role: "admin", name: "Administrator" });

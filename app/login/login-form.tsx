@@ -31,7 +31,7 @@ export function LoginForm({ next }: { next?: string }) {
         {state.fieldErrors?.password ? <span className="mt-1 block text-xs text-bad">{state.fieldErrors.password[0]}</span> : null}
       </label>
       {state.error ? (
-        <p role="alert" className="border border-bad/40 bg-bad/10 px-3 py-2 text-sm text-bad">
+        <p role="alert" data-testid="login-error" className="border border-bad/40 bg-bad/10 px-3 py-2 text-sm text-bad">
           {state.error}
         </p>
       ) : null}

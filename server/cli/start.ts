@@ -72,8 +72,8 @@ async function main(): Promise<void> {
   const fatal = (code: number) => {
     if (!exiting) void shutdown("fatal", code);
   };
-  const tsxCli = join(root, "node_modules", "tsx", "dist", "cli.mjs");
-  const engine = new Supervisor({ name: "engine", command: process.execPath, args: [tsxCli, join(root, "engine", "main.ts")], env: childEnv, cwd: root, fatalCodes: [78], log, onFatal: fatal });
+  // One process (no tsx CLI wrapper), so signals and exit codes are the engine's own.
+  const engine = new Supervisor({ name: "engine", command: process.execPath, args: ["--import", "tsx", join(root, "engine", "main.ts")], env: childEnv, cwd: root, fatalCodes: [78], log, onFatal: fatal });
   const web = new Supervisor({
     name: "web",
     command: process.execPath,

@@ -1,0 +1,163 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, CHROMIUM, launchBrowser, type Platform, printedAdminPassword, startPlatform } from "./harness";
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.log(`[notice] ${CHROMIUM} not found: e2e tests are skipped (install Debian's chromium; .ci/run does).`);
+
+const VIEWPORTS = [
+  { name: "phone", width: 390, height: 844 },
+  { name: "desktop", width: 1440, height: 900 },
+] as const;
+
+describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () => {
+  let platform: Platform;
+  let browser: Browser;
+  let admin: { email: string; password: string };
+  let failuresFromThisAddress = 0;
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+    admin = printedAdminPassword(platform.output());
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  async function signIn(page: Page, email: string, password: string) {
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel("Password").fill(password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  async function uptimeSeconds(page: Page): Promise<number> {
+    const text = (await page.getByTestId("engine-uptime").textContent()) ?? "";
+    const m = /(\d+):(\d+):(\d+)$/.exec(text.trim());
+    if (!m) return -1;
+    return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  }
+
+  for (const vp of VIEWPORTS) {
+    it(`signs in as a new user would, sees live engine figures and signs out (${vp.width}x${vp.height})`, async () => {
+      const context = await browser.newContext({ viewport: { width: vp.width, height: vp.height } });
+      const page = await context.newPage();
+      await page.goto(`${platform.baseUrl}/`);
+      await page.waitForURL(/\/login/);
+      await page.screenshot({ path: join(ARTIFACTS, `${vp.name}-login.png`) });
+
+      await signIn(page, admin.email, "definitely-wrong");
+      failuresFromThisAddress++;
+      await expect.poll(() => page.getByTestId("login-error").textContent(), { timeout: 10_000 }).toBe("Wrong email or password.");
+
+      await signIn(page, admin.email, admin.password);
+      await page.waitForURL(`${platform.baseUrl}/`);
+      const status = page.getByTestId("engine-status");
+      await expect.poll(() => status.textContent(), { timeout: 15_000 }).toBe("engine online");
+      await expect.poll(() => uptimeSeconds(page), { timeout: 10_000 }).toBeGreaterThanOrEqual(0);
+      const firstUptime = await uptimeSeconds(page);
+      const firstEvent = await page.getByTestId("engine-last-event").textContent();
+      await expect.poll(() => uptimeSeconds(page), { timeout: 10_000 }).toBeGreaterThan(firstUptime);
+      expect(await page.getByTestId("engine-last-event").textContent()).not.toBe(firstEvent);
+      expect(await page.getByTestId("engine-rss").textContent()).toMatch(/^\d+\.\d MB$/);
+      expect(await page.getByTestId("engine-cpu").textContent()).toMatch(/^\d+\.\d %$/);
+      await page.waitForTimeout(1500); // let the sparklines draw a few points
+      await page.screenshot({ path: join(ARTIFACTS, `${vp.name}-dashboard.png`), fullPage: true });
+
+      // Navigation reaches every page, including on a phone through the menu.
+      if (vp.width < 768) {
+        await page.getByRole("button", { name: "Open menu" }).click();
+        await page.screenshot({ path: join(ARTIFACTS, `${vp.name}-menu.png`) });
+      }
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Markets" }).click();
+      await page.waitForURL(/\/markets$/);
+      expect(await page.getByText("Not built yet").isVisible()).toBe(true);
+      if (vp.width < 768) await page.getByRole("button", { name: "Open menu" }).click();
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+      await page.waitForURL(/\/settings$/);
+      await page.getByTestId(`user-row-${admin.email}`).waitFor();
+      await page.screenshot({ path: join(ARTIFACTS, `${vp.name}-settings.png`), fullPage: true });
+
+      if (vp.width < 768) await page.getByRole("button", { name: "Open menu" }).click();
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.waitForURL(/\/login/);
+      await page.goto(`${platform.baseUrl}/`);
+      await page.waitForURL(/\/login/);
+      await context.close();
+    });
+  }
+
+  it("refuses the stream and the API without a session (401) and with too low a role (403)", async () => {
+    expect((await fetch(`${platform.baseUrl}/api/stream`)).status).toBe(401);
+    expect((await fetch(`${platform.baseUrl}/api/trpc/users.list`)).status).toBe(401);
+    expect((await fetch(`${platform.baseUrl}/api/metrics`)).status).toBe(401);
+    expect((await fetch(`${platform.baseUrl}/api/health`)).status).toBe(200);
+
+    // The admin creates a viewer on the Settings page; the viewer may read but not manage users.
+    const adminCtx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await adminCtx.newPage();
+    await page.goto(`${platform.baseUrl}/login`);
+    await signIn(page, admin.email, admin.password);
+    await page.waitForURL(`${platform.baseUrl}/`);
+    await page.goto(`${platform.baseUrl}/settings`);
+    await page.getByLabel("New user email").fill("viewer@example.com");
+    await page.getByLabel("New user password").fill("viewer-pass-1");
+    await page.getByLabel("New user role").selectOption("viewer");
+    await page.getByRole("button", { name: "Create user" }).click();
+    await page.getByTestId("user-row-viewer@example.com").waitFor();
+    const metrics = await page.request.get(`${platform.baseUrl}/api/metrics`);
+    expect(metrics.status()).toBe(200);
+    expect(await metrics.text()).toContain("app_trpc_requests_total");
+    await adminCtx.close();
+
+    const viewerCtx = await browser.newContext();
+    const vpage = await viewerCtx.newPage();
+    await vpage.goto(`${platform.baseUrl}/login`);
+    await signIn(vpage, "viewer@example.com", "viewer-pass-1");
+    await vpage.waitForURL(`${platform.baseUrl}/`);
+    expect((await vpage.request.get(`${platform.baseUrl}/api/trpc/users.list`)).status()).toBe(403);
+    const me = await vpage.request.get(`${platform.baseUrl}/api/trpc/users.me`);
+    expect(me.status()).toBe(200);
+    expect(await me.text()).toContain("viewer@example.com");
+    await viewerCtx.close();
+  });
+
+  it("shows 'engine offline' when the engine dies and recovers by itself when the launcher restarts it", async () => {
+    const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${platform.baseUrl}/login`);
+    await signIn(page, admin.email, admin.password);
+    await page.waitForURL(`${platform.baseUrl}/`);
+    const status = page.getByTestId("engine-status");
+    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toBe("engine online");
+    const health = (await (await fetch(`http://127.0.0.1:${platform.enginePort}/health`)).json()) as { pid: number };
+    process.kill(health.pid, "SIGKILL");
+    await expect.poll(() => status.textContent(), { timeout: 15_000 }).toBe("engine offline");
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-engine-offline.png") });
+    await expect.poll(() => status.textContent(), { timeout: 30_000 }).toBe("engine online");
+    await expect.poll(async () => page.getByTestId("engine-pid").textContent(), { timeout: 10_000 }).not.toBe(String(health.pid));
+    expect(platform.output()).toMatch(/engine exited \(SIGKILL\); restarting/);
+    await context.close();
+  });
+
+  it("throttles sign-in after 5 failures and says so", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${platform.baseUrl}/login`);
+    const attempt = async (password: string) => {
+      const answered = page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes("/login"));
+      await signIn(page, "ghost@example.com", password);
+      await answered;
+      await page.getByRole("button", { name: "Sign in" }).waitFor();
+      return page.getByTestId("login-error").textContent();
+    };
+    // Every sign-in here comes from one address, which already has `failuresFromThisAddress` failures.
+    for (let i = failuresFromThisAddress; i < 5; i++) expect(await attempt(`wrong-${i}`)).toBe("Wrong email or password.");
+    expect(await attempt("wrong-again")).toMatch(/Too many failed sign-in attempts.*try again in 15 minutes/);
+    await page.screenshot({ path: join(ARTIFACTS, "login-throttled.png") });
+    await context.close();
+  });
+});
