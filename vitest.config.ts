@@ -6,6 +6,7 @@ const alias = { "@": fileURLToPath(new URL(".", import.meta.url)) };
 export default defineConfig({
   resolve: { alias },
   test: {
+    reporters: ["default", "./server/testing/summary-reporter.ts"],
     projects: [
       {
         resolve: { alias },
