@@ -1,0 +1,54 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createDb } from "@/prisma/db";
+import { authenticate } from "@/server/auth/authenticate";
+import { loginAttemptsRepo, usersRepo } from "@/server/db/users";
+
+const root = process.cwd();
+function run(script: string, args: string[], env: Record<string, string>) {
+  return spawnSync(process.execPath, ["--import", "tsx", join(root, script), ...args], { cwd: root, env: { ...process.env, ...env }, encoding: "utf8", timeout: 60_000 });
+}
+
+describe("npm run user:create", () => {
+  it("creates a user that can sign in, and refuses a duplicate", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tf-cli-"));
+    const ok = run("server/cli/user-create.ts", ["--email", "Trader@Example.com", "--password", "trader-pass-1", "--role", "trader"], { DATA_DIR: dataDir, DATABASE_URL: "" });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain("created trader@example.com with role trader");
+    const db = createDb(`file:${join(dataDir, "tradeforge.db")}`);
+    try {
+      const res = await authenticate({ users: usersRepo(db), attempts: loginAttemptsRepo(db) }, { email: "trader@example.com", password: "trader-pass-1", ip: "127.0.0.1" });
+      expect(res).toMatchObject({ ok: true, user: { role: "trader" } });
+    } finally {
+      await db.$disconnect();
+    }
+    const dup = run("server/cli/user-create.ts", ["--email", "trader@example.com", "--password", "trader-pass-1", "--role", "trader"], { DATA_DIR: dataDir, DATABASE_URL: "" });
+    expect(dup.status).toBe(1);
+    expect(dup.stderr).toContain("already exists");
+  });
+
+  it("names each bad argument", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tf-cli-"));
+    const bad = run("server/cli/user-create.ts", ["--email", "nope", "--password", "short", "--role", "king"], { DATA_DIR: dataDir, DATABASE_URL: "" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("--email must be an email address");
+    expect(bad.stderr).toContain("--password must be at least 8 characters");
+    expect(bad.stderr).toContain("--role must be one of viewer, trader, approver, admin");
+  });
+});
+
+describe("start-up with a bad environment", () => {
+  it.each([
+    ["server/cli/start.ts", { DATABASE_URL: "not a url" }, "DATABASE_URL"],
+    ["engine/main.ts", { DATABASE_URL: "not a url" }, "DATABASE_URL"],
+    ["server/cli/start.ts", { ENGINE_PORT: "99999" }, "ENGINE_PORT"],
+  ])("%s stops with a message naming %o", (script, env, variable) => {
+    const res = run(script, [], { DATA_DIR: mkdtempSync(join(tmpdir(), "tf-env-")), ...env });
+    expect(res.status).toBe(78);
+    expect(res.stderr).toContain(`${variable}:`);
+    expect(res.stderr).toContain("Invalid environment configuration");
+  });
+});
