@@ -81,6 +81,14 @@ describe("engine HTTP server", () => {
     expect(JSON.parse(rest[0]!.data)).toMatchObject({ id: 5, type: "heartbeat", data: { uptimeS: 5 } });
   });
 
+  it("limits a first connection's backlog with ?tail=N", async () => {
+    engine = await startTestEngine({ bus: new EventBus(64, 1) });
+    for (let i = 1; i <= 10; i++) engine.bus.publish({ type: "heartbeat", data: heartbeat(i) });
+    const res = await fetch(`${engine.url}/events?tail=3`, { headers: auth });
+    const msgs = await readSse(res.body!, (m) => m.length >= 3);
+    expect(msgs.map((m) => m.id)).toEqual(["8", "9", "10"]);
+  });
+
   it("announces a gap when the requested id is no longer buffered", async () => {
     engine = await startTestEngine({ bus: new EventBus(2, 1) });
     for (let i = 1; i <= 5; i++) engine.bus.publish({ type: "heartbeat", data: heartbeat(i) });

@@ -3,6 +3,7 @@
  *   GET  /health   public liveness: status, pid, uptime, version
  *   GET  /metrics  Prometheus text (prom-client)            [secret]
  *   GET  /events   Server-Sent Events, resumable by id      [secret]
+ *                  (Last-Event-ID header or ?lastEventId=; ?tail=N limits a first connection's backlog)
  *   POST /command  small JSON command endpoint              [secret]
  * The secret travels as "Authorization: Bearer <ENGINE_SECRET>". A wrong or
  * missing secret gets 401 and a warning in the log (never the secret itself).
@@ -99,7 +100,10 @@ export function createEngineServer(opts: EngineServerOptions): { server: Server;
     const send = (chunk: string) => {
       if (!res.writableEnded) res.write(chunk);
     };
+    // A first connection (no Last-Event-ID) may ask for only the newest `tail` events.
+    const tail = parseLastEventId(url.searchParams.get("tail"));
     const replay = bus.since(after);
+    if (after === undefined && tail !== undefined) replay.events = replay.events.slice(Math.max(0, replay.events.length - tail));
     if (replay.gap) send(`event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`);
     let sentUpTo = -1;
     for (const e of replay.events) {

@@ -38,6 +38,17 @@ describe("stream relay", () => {
     expect(JSON.parse(msgs[1]!.data)).toMatchObject({ id: 1, type: "heartbeat" });
   });
 
+  it("replays only the requested backlog on a first connection, then everything after", async () => {
+    const bus = new EventBus(64, 1);
+    const e = await engineOn(bus);
+    for (let i = 1; i <= 10; i++) bus.publish({ type: "heartbeat", data: heartbeat(i) });
+    const ac = new AbortController();
+    aborts.push(ac);
+    const stream = createRelayStream({ engineUrl: e.url, secret: TEST_SECRET, signal: ac.signal, retryMs: 50, initialBacklog: 2 });
+    setTimeout(() => bus.publish({ type: "heartbeat", data: heartbeat(11) }), 100);
+    expect(ids(await readSse(stream, heartbeats(3)))).toEqual([9, 10, 11]);
+  });
+
   it("resumes a browser from its Last-Event-ID without loss or repeats", async () => {
     const bus = new EventBus(64, 1);
     const e = await engineOn(bus);

@@ -13,6 +13,8 @@ export interface RelayOptions {
   secret: string;
   lastEventId?: string | null;
   signal: AbortSignal;
+  /** On a first connection (no Last-Event-ID), how many buffered events to replay. */
+  initialBacklog?: number;
   /** Wait between reconnection attempts to the engine. */
   retryMs?: number;
   /** Comment sent to the browser when nothing else was, to keep proxies from closing it. */
@@ -75,7 +77,8 @@ export function createRelayStream(opts: RelayOptions): ReadableStream<Uint8Array
       while (!signal.aborted) {
         let connected = false;
         try {
-          const res = await fetch(`${opts.engineUrl}/events`, {
+          const query = lastId === undefined && opts.initialBacklog !== undefined ? `?tail=${opts.initialBacklog}` : "";
+          const res = await fetch(`${opts.engineUrl}/events${query}`, {
             headers: { authorization: `Bearer ${opts.secret}`, accept: "text/event-stream", ...(lastId ? { "last-event-id": lastId } : {}) },
             signal,
           });

@@ -20,6 +20,7 @@ export async function GET(req: Request) {
     secret: deps.engineSecret,
     lastEventId: req.headers.get("last-event-id") ?? new URL(req.url).searchParams.get("lastEventId"),
     signal: req.signal,
+    initialBacklog: 300, // the dashboard's five-minute sparkline
   });
   return new Response(body, {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store, no-transform", connection: "keep-alive", "x-accel-buffering": "no" },
