@@ -9,21 +9,12 @@
 import { migrate } from "../prisma/migrate";
 import { EventBus } from "./events";
 import { ProcessSampler } from "./heartbeat";
-import { EnvError, loadEnv, redactUrl, resolveSecret } from "./runtime/env";
+import { loadEnvOrExit, redactUrl, resolveSecret } from "./runtime/env";
 import { createLogger } from "./runtime/logger";
 import { createEngineServer } from "./server";
 
 async function main(): Promise<void> {
-  let env;
-  try {
-    env = loadEnv();
-  } catch (err) {
-    if (err instanceof EnvError) {
-      process.stderr.write(`engine: ${err.message}\n`);
-      process.exit(78); // EX_CONFIG: the launcher does not restart on this
-    }
-    throw err;
-  }
+  const env = loadEnvOrExit("engine");
   const logger = createLogger("engine", env.logLevel);
   const secret = resolveSecret("engine", env.dataDir);
   const result = await migrate(env.databaseUrl);

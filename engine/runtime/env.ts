@@ -181,3 +181,19 @@ export function resolveSecret(name: "engine" | "auth", dataDir: string, source: 
   chmodSync(file, 0o600);
   return value;
 }
+
+/** Exit code for a configuration error (EX_CONFIG): the launcher does not restart on it. */
+export const EXIT_CONFIG = 78;
+
+/** loadEnv for process entry points: prints the named problems and exits with EXIT_CONFIG. */
+export function loadEnvOrExit(program: string): AppEnv {
+  try {
+    return loadEnv();
+  } catch (err) {
+    if (err instanceof EnvError) {
+      process.stderr.write(`${program}: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+}

@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { EnvError, loadEnv, redactUrl, resolveSecret } from "@/engine/runtime/env";
+import { EXIT_CONFIG, loadEnvOrExit, redactUrl, resolveSecret } from "@/engine/runtime/env";
 import { createDb } from "@/prisma/db";
 import { migrate } from "@/prisma/migrate";
 import { ensureAdmin } from "@/server/bootstrap";
@@ -25,16 +25,7 @@ function buildIsCurrent(): boolean {
 }
 
 async function main(): Promise<void> {
-  let env;
-  try {
-    env = loadEnv();
-  } catch (err) {
-    if (err instanceof EnvError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(78);
-    }
-    throw err;
-  }
+  const env = loadEnvOrExit("start");
   const engineSecret = resolveSecret("engine", env.dataDir);
   const authSecret = resolveSecret("auth", env.dataDir);
   const result = await migrate(env.databaseUrl);
@@ -73,7 +64,7 @@ async function main(): Promise<void> {
     if (!exiting) void shutdown("fatal", code);
   };
   // One process (no tsx CLI wrapper), so signals and exit codes are the engine's own.
-  const engine = new Supervisor({ name: "engine", command: process.execPath, args: ["--import", "tsx", join(root, "engine", "main.ts")], env: childEnv, cwd: root, fatalCodes: [78], log, onFatal: fatal });
+  const engine = new Supervisor({ name: "engine", command: process.execPath, args: ["--import", "tsx", join(root, "engine", "main.ts")], env: childEnv, cwd: root, fatalCodes: [EXIT_CONFIG], log, onFatal: fatal });
   const web = new Supervisor({
     name: "web",
     command: process.execPath,
