@@ -40,7 +40,7 @@ export async function startPlatform(extraEnv: Record<string, string> = {}): Prom
   const t0 = Date.now();
   const child: ChildProcess = spawn("npm", ["start"], {
     cwd: process.cwd(),
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ENGINE_PORT: String(enginePort), HOSTNAME: "127.0.0.1", ADMIN_EMAIL: "", ADMIN_PASSWORD: "", ENGINE_SECRET: "", AUTH_SECRET: "", DATABASE_URL: "", LOG_LEVEL: "warn", ...extraEnv },
+    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), ENGINE_PORT: String(enginePort), APP_HOST: "127.0.0.1", ADMIN_EMAIL: "", ADMIN_PASSWORD: "", ENGINE_SECRET: "", AUTH_SECRET: "", DATABASE_URL: "", LOG_LEVEL: "warn", ...extraEnv },
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -53,7 +53,7 @@ const schema = z.object({
       }
     }),
   PORT: port(3000),
-  HOSTNAME: z.string().optional(),
+  APP_HOST: z.string().optional(),
   ENGINE_PORT: port(3001),
   ENGINE_URL: z
     .string()
@@ -119,7 +119,7 @@ export function loadEnv(source: EnvSource = process.env, cwd = process.cwd()): A
     databaseUrl,
     databaseKind: databaseUrl.startsWith("file:") ? "sqlite" : "postgresql",
     port: e.PORT,
-    hostname: e.HOSTNAME && e.HOSTNAME !== "" ? e.HOSTNAME : "0.0.0.0",
+    hostname: e.APP_HOST && e.APP_HOST !== "" ? e.APP_HOST : "0.0.0.0",
     enginePort: e.ENGINE_PORT,
     engineUrl: e.ENGINE_URL && e.ENGINE_URL !== "" ? e.ENGINE_URL.replace(/\/$/, "") : `http://127.0.0.1:${e.ENGINE_PORT}`,
     logLevel: e.LOG_LEVEL ?? "info",
