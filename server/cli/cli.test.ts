@@ -41,6 +41,20 @@ describe("npm run user:create", () => {
 });
 
 describe("start-up with a bad environment", () => {
+  it("refuses to start when the web app's port is taken, naming PORT", async () => {
+    const { createServer } = await import("node:net");
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const res = run("server/cli/start.ts", [], { DATA_DIR: mkdtempSync(join(tmpdir(), "tf-env-")), PORT: String(port), APP_HOST: "127.0.0.1", ENGINE_PORT: String(port === 65535 ? port - 1 : port + 1) });
+      expect(res.status).toBe(78);
+      expect(res.stderr).toMatch(new RegExp(`PORT: port ${port} on 127.0.0.1 is not available`));
+    } finally {
+      blocker.close();
+    }
+  });
+
   it.each([
     ["server/cli/start.ts", { DATABASE_URL: "not a url" }, "DATABASE_URL"],
     ["engine/main.ts", { DATABASE_URL: "not a url" }, "DATABASE_URL"],

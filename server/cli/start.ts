@@ -8,6 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { EXIT_CONFIG, loadEnvOrExit, redactUrl, resolveSecret } from "@/engine/runtime/env";
 import { createDb } from "@/prisma/db";
@@ -24,8 +25,24 @@ function buildIsCurrent(): boolean {
   return existsSync(id) && readFileSync(id, "utf8").trim() !== "";
 }
 
+/** Resolves to an error message when the address is taken, undefined when it is free. */
+function portProblem(port: number, host: string, variable: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      resolve(`${variable}: port ${port} on ${host} is not available (${err.code ?? err.message}); stop what uses it or set ${variable} to another port`),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
+}
+
 async function main(): Promise<void> {
   const env = loadEnvOrExit("start");
+  const problems = (await Promise.all([portProblem(env.port, env.hostname, "PORT"), portProblem(env.enginePort, "127.0.0.1", "ENGINE_PORT")])).filter(Boolean);
+  if (problems.length > 0) {
+    process.stderr.write(`start: ${problems.join("\n")}\n`);
+    process.exit(EXIT_CONFIG);
+  }
   const engineSecret = resolveSecret("engine", env.dataDir);
   const authSecret = resolveSecret("auth", env.dataDir);
   const result = await migrate(env.databaseUrl);
