@@ -71,6 +71,10 @@ const schema = z.object({
     .refine((v) => v === undefined || v === "" || v.length >= 8, { message: "must be at least 8 characters long" }),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
   METRICS_TOKEN: optionalSecret,
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === "" || ["1", "0", "true", "false"].includes(v), { message: 'must be "true" or "false"' }),
 });
 
 /** Environment variables to read (process.env by default). */
@@ -90,6 +94,8 @@ export interface AppEnv {
   adminEmail?: string;
   adminPassword?: string;
   metricsToken?: string;
+  /** Trust X-Forwarded-For from a reverse proxy in front of the web app. */
+  trustProxy: boolean;
 }
 
 export class EnvError extends Error {
@@ -126,6 +132,7 @@ export function loadEnv(source: EnvSource = process.env, cwd = process.cwd()): A
     adminEmail: e.ADMIN_EMAIL || undefined,
     adminPassword: e.ADMIN_PASSWORD || undefined,
     metricsToken: e.METRICS_TOKEN,
+    trustProxy: e.TRUST_PROXY === "1" || e.TRUST_PROXY === "true",
   };
 }
 

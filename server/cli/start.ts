@@ -85,10 +85,12 @@ async function main(): Promise<void> {
   const web = new Supervisor({
     name: "web",
     command: process.execPath,
-    args: [join(root, "node_modules", "next", "dist", "bin", "next"), "start", "-p", String(env.port), "-H", env.hostname],
+    args: ["--import", "tsx", join(root, "server", "cli", "web.ts")],
     env: childEnv,
     cwd: root,
+    fatalCodes: [EXIT_CONFIG],
     log,
+    onFatal: fatal,
   });
   engine.start();
   web.start();
