@@ -74,7 +74,7 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
       }
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Markets" }).click();
       await page.waitForURL(/\/markets$/);
-      expect(await page.getByText("Not built yet").isVisible()).toBe(true);
+      await page.getByText("Not built yet").waitFor();
       if (vp.width < 768) await page.getByRole("button", { name: "Open menu" }).click();
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
       await page.waitForURL(/\/settings$/);
@@ -122,7 +122,18 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
     const me = await vpage.request.get(`${platform.baseUrl}/api/trpc/users.me`);
     expect(me.status()).toBe(200);
     expect(await me.text()).toContain("viewer@example.com");
+    await vpage.goto(`${platform.baseUrl}/settings`);
+    await vpage.getByText("User management needs the admin role.").waitFor();
+    await vpage.getByLabel("Current password").fill("viewer-pass-1");
+    await vpage.getByLabel("New password").fill("viewer-pass-2");
+    await vpage.getByRole("button", { name: "Change password" }).click();
+    await vpage.getByText("Password changed.").waitFor();
     await viewerCtx.close();
+    const again = await (await browser.newContext()).newPage();
+    await again.goto(`${platform.baseUrl}/login`);
+    await signIn(again, "viewer@example.com", "viewer-pass-2");
+    await again.waitForURL(`${platform.baseUrl}/`);
+    await again.context().close();
   });
 
   it("shows 'engine offline' when the engine dies and recovers by itself when the launcher restarts it", async () => {

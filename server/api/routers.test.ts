@@ -51,6 +51,7 @@ describe.each(databaseKinds())("tRPC routers on %s", (kind) => {
   it("every other procedure needs a session (UNAUTHORIZED)", async () => {
     const anon = await as(null);
     expect(await trpcCode(anon.users.me())).toBe("UNAUTHORIZED");
+    expect(await trpcCode(anon.users.changePassword({ currentPassword: "a", newPassword: "password-123" }))).toBe("UNAUTHORIZED");
     expect(await trpcCode(anon.users.list())).toBe("UNAUTHORIZED");
     expect(await trpcCode(anon.users.create({ email: "x@example.com", password: "password-123", role: "viewer" }))).toBe("UNAUTHORIZED");
     expect(await trpcCode(anon.engine.status())).toBe("UNAUTHORIZED");
@@ -109,6 +110,20 @@ describe.each(databaseKinds())("tRPC routers on %s", (kind) => {
 
     await admin.users.setRole({ id: created.id, role: "approver" });
     expect((await (await createCaller(await createContextInner(deps, created.id))).users.me()).role).toBe("approver");
+  });
+
+  it("lets a user change their own password (proving the old one) and an admin reset anyone's", async () => {
+    const { authenticate } = await import("@/server/auth/authenticate");
+    const login = (email: string, password: string) => authenticate({ users: deps.users, attempts: deps.attempts }, { email, password, ip: `10.77.0.${Math.floor(Math.random() * 200)}` });
+    const viewer = await as("viewer");
+    expect(await trpcCode(viewer.users.changePassword({ currentPassword: "wrong-one", newPassword: "brand-new-pass" }))).toBe("BAD_REQUEST");
+    expect(await trpcCode(viewer.users.changePassword({ currentPassword: "password-123", newPassword: "short" }))).toBe("BAD_REQUEST");
+    await viewer.users.changePassword({ currentPassword: "password-123", newPassword: "brand-new-pass" });
+    expect((await login("viewer@example.com", "brand-new-pass")).ok).toBe(true);
+    expect((await login("viewer@example.com", "password-123")).ok).toBe(false);
+    expect(await trpcCode(viewer.users.resetPassword({ id: users.trader!.id, newPassword: "whatever-123" }))).toBe("FORBIDDEN");
+    await (await as("admin")).users.resetPassword({ id: users.viewer!.id, newPassword: "password-123" });
+    expect((await login("viewer@example.com", "password-123")).ok).toBe(true);
   });
 
   it("protects the admin's own account and the last admin", async () => {

@@ -14,6 +14,7 @@ export function UsersAdmin() {
       <section className="border border-line bg-panel p-4">
         <h2 className="text-sm font-semibold">Your account</h2>
         <p className="num mt-2 text-sm">{me.data.email} · {me.data.role}</p>
+        <ChangePassword />
       </section>
       {me.data.role === "admin" ? (
         <UserManagement meId={me.data.id} />
@@ -21,6 +22,37 @@ export function UsersAdmin() {
         <p className="text-sm text-dim">User management needs the admin role.</p>
       )}
     </>
+  );
+}
+
+function ChangePassword() {
+  const [form, setForm] = useState({ currentPassword: "", newPassword: "" });
+  const change = trpc.users.changePassword.useMutation({ onSuccess: () => setForm({ currentPassword: "", newPassword: "" }) });
+  const fieldErrors = change.error?.data?.zodError?.fieldErrors as Record<string, string[] | undefined> | undefined;
+  return (
+    <form
+      className="mt-4 grid gap-3 sm:grid-cols-[1fr_1fr_auto] sm:items-end"
+      onSubmit={(e) => {
+        e.preventDefault();
+        change.mutate(form);
+      }}
+    >
+      <label className="block text-xs text-dim">
+        Current password
+        <input aria-label="Current password" className={input} type="password" autoComplete="current-password" value={form.currentPassword} onChange={(e) => setForm({ ...form, currentPassword: e.target.value })} />
+        {fieldErrors?.currentPassword ? <span className="text-bad">{fieldErrors.currentPassword[0]}</span> : null}
+      </label>
+      <label className="block text-xs text-dim">
+        New password
+        <input aria-label="New password" className={input} type="password" autoComplete="new-password" value={form.newPassword} onChange={(e) => setForm({ ...form, newPassword: e.target.value })} />
+        {fieldErrors?.newPassword ? <span className="text-bad">{fieldErrors.newPassword[0]}</span> : null}
+      </label>
+      <button type="submit" disabled={change.isPending} className="rounded-sm border border-line px-3 py-1.5 text-sm hover:border-accent disabled:opacity-60">
+        Change password
+      </button>
+      {change.error && !fieldErrors ? <p className="text-xs text-bad sm:col-span-3">{change.error.message}</p> : null}
+      {change.isSuccess ? <p className="text-xs text-accent sm:col-span-3">Password changed.</p> : null}
+    </form>
   );
 }
 
@@ -38,8 +70,9 @@ function UserManagement({ meId }: { meId: string }) {
   });
   const setDisabled = trpc.users.setDisabled.useMutation({ onSuccess: () => utils.users.list.invalidate() });
   const setRole = trpc.users.setRole.useMutation({ onSuccess: () => utils.users.list.invalidate() });
+  const resetPassword = trpc.users.resetPassword.useMutation({ onSuccess: (u) => setNotice(`New password set for ${u.email}.`) });
   const fieldErrors = create.error?.data?.zodError?.fieldErrors as Record<string, string[] | undefined> | undefined;
-  const rowError = setDisabled.error?.message ?? setRole.error?.message;
+  const rowError = setDisabled.error?.message ?? setRole.error?.message ?? (resetPassword.error?.data?.zodError?.fieldErrors as Record<string, string[] | undefined> | undefined)?.newPassword?.[0] ?? resetPassword.error?.message;
 
   return (
     <section className="border border-line bg-panel">
@@ -103,9 +136,21 @@ function UserManagement({ meId }: { meId: string }) {
                 <td className="num px-4 py-2 text-xs text-dim">{u.lastLoginAt ? new Date(u.lastLoginAt).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "never"}</td>
                 <td className="px-4 py-2 text-right">
                   {u.id !== meId ? (
-                    <button type="button" className="rounded-sm border border-line px-2 py-0.5 text-xs text-dim hover:text-fg" onClick={() => setDisabled.mutate({ id: u.id, disabled: !u.disabled })}>
-                      {u.disabled ? "Enable" : "Disable"}
-                    </button>
+                    <span className="inline-flex gap-1">
+                      <button
+                        type="button"
+                        className="rounded-sm border border-line px-2 py-0.5 text-xs text-dim hover:text-fg"
+                        onClick={() => {
+                          const pw = window.prompt(`New password for ${u.email} (at least 8 characters)`);
+                          if (pw) resetPassword.mutate({ id: u.id, newPassword: pw });
+                        }}
+                      >
+                        Reset password
+                      </button>
+                      <button type="button" className="rounded-sm border border-line px-2 py-0.5 text-xs text-dim hover:text-fg" onClick={() => setDisabled.mutate({ id: u.id, disabled: !u.disabled })}>
+                        {u.disabled ? "Enable" : "Disable"}
+                      </button>
+                    </span>
                   ) : null}
                 </td>
               </tr>

@@ -1,14 +1,36 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { createTRPCRouter, protectedProcedure, roleProcedure } from "@/server/api/trpc";
-import { hashPassword, passwordRules } from "@/server/auth/password";
+import { hashPassword, passwordRules, verifyPassword } from "@/server/auth/password";
 import { ROLES } from "@/server/auth/roles";
 import { DuplicateEmailError } from "@/server/db/users";
 
 const roleSchema = z.enum(ROLES);
+const newPassword = z.string().min(passwordRules.min, `Use at least ${passwordRules.min} characters.`).max(passwordRules.max);
 
 export const usersRouter = createTRPCRouter({
   me: protectedProcedure.query(({ ctx }) => ctx.user),
+
+  /** Any signed-in user changes their own password, proving the current one. */
+  changePassword: protectedProcedure
+    .input(z.object({ currentPassword: z.string().min(1, "Enter your current password."), newPassword }))
+    .mutation(async ({ ctx, input }) => {
+      const me = await ctx.deps.users.findByEmailWithHash(ctx.user.email);
+      if (!me || !(await verifyPassword(input.currentPassword, me.passwordHash))) {
+        throw new TRPCError({ code: "BAD_REQUEST", message: "The current password is wrong." });
+      }
+      await ctx.deps.users.update(ctx.user.id, { passwordHash: await hashPassword(input.newPassword) });
+      return { ok: true as const };
+    }),
+
+  /** Admins set a new password for someone who lost theirs. */
+  resetPassword: roleProcedure("admin")
+    .input(z.object({ id: z.string().min(1), newPassword }))
+    .mutation(async ({ ctx, input }) => {
+      const updated = await ctx.deps.users.update(input.id, { passwordHash: await hashPassword(input.newPassword) });
+      if (!updated) throw new TRPCError({ code: "NOT_FOUND", message: "No such user." });
+      return updated;
+    }),
 
   list: roleProcedure("admin").query(({ ctx }) => ctx.deps.users.list()),
 
