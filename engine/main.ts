@@ -11,7 +11,10 @@ import { EventBus } from "./events";
 import { ProcessSampler } from "./heartbeat";
 import { loadEnvOrExit, redactUrl, resolveSecret } from "./runtime/env";
 import { createLogger } from "./runtime/logger";
+import { ReplayService } from "./replay-service";
 import { createEngineServer } from "./server";
+import { ensureBuiltinInstruments } from "./store/instruments";
+import { openSql } from "./store/sql";
 
 async function main(): Promise<void> {
   const env = loadEnvOrExit("engine");
@@ -24,7 +27,10 @@ async function main(): Promise<void> {
   // previous run is told about the gap instead of silently missing events.
   const bus = new EventBus(4096, Date.now() * 1000);
   const sampler = new ProcessSampler();
-  const { server, closeStreams } = createEngineServer({ bus, secret, logger });
+  const sql = openSql(env.databaseUrl);
+  await ensureBuiltinInstruments(sql);
+  const replay = new ReplayService(sql, bus);
+  const { server, closeStreams } = createEngineServer({ bus, secret, logger, extraCommands: (body) => replay.handle(body) });
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -42,6 +48,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, "engine shutting down");
     clearInterval(beat);
     sampler.stop();
+    replay.stop();
+    void sql.close();
     closeStreams();
     server.close(() => {
       logger.info("engine stopped");

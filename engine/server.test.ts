@@ -89,6 +89,17 @@ describe("engine HTTP server", () => {
     expect(msgs.map((m) => m.id)).toEqual(["8", "9", "10"]);
   });
 
+  it("filters by event type with ?types=, a trailing dot matching a prefix", async () => {
+    engine = await startTestEngine({ bus: new EventBus(64, 1) });
+    engine.bus.publish({ type: "heartbeat", data: heartbeat(1) });
+    engine.bus.publish({ type: "replay.state", data: { replayId: "r", state: "playing", symbol: "NQ", timeframe: "1m", position: 0, total: 1, currentTs: null, speed: 1 } });
+    engine.bus.publish({ type: "heartbeat", data: heartbeat(2) });
+    const hb = await readSse((await fetch(`${engine.url}/events?types=heartbeat`, { headers: auth })).body!, (m) => m.length >= 2);
+    expect(hb.map((m) => m.id)).toEqual(["1", "3"]);
+    const rp = await readSse((await fetch(`${engine.url}/events?types=replay.`, { headers: auth })).body!, (m) => m.length >= 1);
+    expect(rp.map((m) => [m.id, m.event])).toEqual([["2", "replay.state"]]);
+  });
+
   it("announces a gap when the requested id is no longer buffered", async () => {
     engine = await startTestEngine({ bus: new EventBus(2, 1) });
     for (let i = 1; i <= 5; i++) engine.bus.publish({ type: "heartbeat", data: heartbeat(i) });

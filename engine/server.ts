@@ -3,7 +3,8 @@
  *   GET  /health   public liveness: status, pid, uptime, version
  *   GET  /metrics  Prometheus text (prom-client)            [secret]
  *   GET  /events   Server-Sent Events, resumable by id      [secret]
- *                  (Last-Event-ID header or ?lastEventId=; ?tail=N limits a first connection's backlog)
+ *                  (Last-Event-ID header or ?lastEventId=; ?tail=N limits a first connection's backlog;
+ *                  ?types=a,b. filters by event type, a trailing dot matching a prefix)
  *   POST /command  small JSON command endpoint              [secret]
  * The secret travels as "Authorization: Bearer <ENGINE_SECRET>". A wrong or
  * missing secret gets 401 and a warning in the log (never the secret itself).
@@ -25,6 +26,8 @@ export interface EngineServerOptions {
   status?: () => Record<string, unknown>;
   /** Comment line sent to idle SSE clients so proxies keep the connection open. */
   keepAliveMs?: number;
+  /** Commands beyond ping/status (e.g. the replay service). Returns undefined for unknown types. */
+  extraCommands?: (body: unknown) => Promise<{ status: number; body: unknown } | undefined>;
 }
 
 const commandSchema = z.discriminatedUnion("type", [
@@ -102,7 +105,11 @@ export function createEngineServer(opts: EngineServerOptions): { server: Server;
     };
     // A first connection (no Last-Event-ID) may ask for only the newest `tail` events.
     const tail = parseLastEventId(url.searchParams.get("tail"));
+    // ?types=heartbeat,replay. keeps only events whose type equals or starts with one of these.
+    const types = url.searchParams.get("types")?.split(",").filter(Boolean);
+    const wanted = (type: string) => !types || types.some((t) => type === t || (t.endsWith(".") && type.startsWith(t)));
     const replay = bus.since(after);
+    replay.events = replay.events.filter((e) => wanted(e.type));
     if (after === undefined && tail !== undefined) replay.events = replay.events.slice(Math.max(0, replay.events.length - tail));
     if (replay.gap) send(`event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`);
     let sentUpTo = -1;
@@ -111,7 +118,7 @@ export function createEngineServer(opts: EngineServerOptions): { server: Server;
       send(formatSse(e));
     }
     const unsubscribe = bus.subscribe((e) => {
-      if (e.id > sentUpTo) {
+      if (e.id > sentUpTo && wanted(e.type)) {
         sentUpTo = e.id;
         send(formatSse(e));
       }
@@ -155,6 +162,15 @@ export function createEngineServer(opts: EngineServerOptions): { server: Server;
         } catch (err) {
           commands.inc({ type: "unknown", result: "invalid" });
           return json(res, 400, { error: `invalid JSON body: ${(err as Error).message}` });
+        }
+        const type = (body as { type?: unknown } | null)?.type;
+        if (opts.extraCommands && typeof type === "string" && type !== "ping" && type !== "status") {
+          const handled = await opts.extraCommands(body);
+          if (handled) {
+            commands.inc({ type, result: handled.status === 200 ? "ok" : "invalid" });
+            logger.info({ command: type, status: handled.status }, "engine command");
+            return json(res, handled.status, handled.body);
+          }
         }
         const parsed = commandSchema.safeParse(body);
         if (!parsed.success) {

@@ -4,6 +4,7 @@
  */
 import { createDb, type Db } from "@/prisma/db";
 import { loadEnv, resolveSecret, type AppEnv } from "@/engine/runtime/env";
+import { openSql, type Sql } from "@/engine/store/sql";
 import { loginAttemptsRepo, usersRepo, type LoginAttemptsRepo, type UsersRepo } from "@/server/db/users";
 
 export interface ServerDeps {
@@ -12,10 +13,20 @@ export interface ServerDeps {
   users: UsersRepo;
   attempts: LoginAttemptsRepo;
   engineSecret: string;
+  /** Bulk market-data store connection (opened on first use). */
+  sql: () => Sql;
 }
 
 export function createServerDeps(env: AppEnv, db: Db = createDb(env.databaseUrl)): ServerDeps {
-  return { env, db, users: usersRepo(db), attempts: loginAttemptsRepo(db), engineSecret: resolveSecret("engine", env.dataDir) };
+  let sql: Sql | undefined;
+  return {
+    env,
+    db,
+    users: usersRepo(db),
+    attempts: loginAttemptsRepo(db),
+    engineSecret: resolveSecret("engine", env.dataDir),
+    sql: () => (sql ??= openSql(env.databaseUrl)),
+  };
 }
 
 const g = globalThis as unknown as { __tradeforgeDeps?: ServerDeps };

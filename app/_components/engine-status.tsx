@@ -33,7 +33,7 @@ export function EngineStatus() {
   const lastBeat = useRef(0);
 
   useEffect(() => {
-    const es = new EventSource("/api/stream");
+    const es = new EventSource("/api/stream?types=heartbeat");
     es.addEventListener("heartbeat", (ev) => {
       const msg = JSON.parse((ev as MessageEvent<string>).data) as { id: number; data: HeartbeatData };
       lastBeat.current = Date.now();
@@ -57,7 +57,7 @@ export function EngineStatus() {
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {
         // The server refused the stream (e.g. 401 after the session expired).
-        fetch("/api/stream", { method: "GET", headers: { accept: "application/json" } })
+        fetch("/api/stream?types=heartbeat", { method: "GET", headers: { accept: "application/json" } })
           .then((r) => {
             if (r.status === 401) setConn("signed-out");
             r.body?.cancel().catch(() => undefined);

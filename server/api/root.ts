@@ -1,12 +1,14 @@
 import { createCallerFactory, createTRPCRouter } from "@/server/api/trpc";
 import { engineRouter } from "@/server/api/routers/engine";
 import { healthRouter } from "@/server/api/routers/health";
+import { marketRouter } from "@/server/api/routers/market";
 import { usersRouter } from "@/server/api/routers/users";
 
 export const appRouter = createTRPCRouter({
   health: healthRouter,
   users: usersRouter,
   engine: engineRouter,
+  market: marketRouter,
 });
 
 export type AppRouter = typeof appRouter;

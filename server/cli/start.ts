@@ -11,6 +11,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { EXIT_CONFIG, loadEnvOrExit, redactUrl, resolveSecret } from "@/engine/runtime/env";
+import { ensureDemoData } from "@/engine/store/demo";
+import { openSql } from "@/engine/store/sql";
 import { createDb } from "@/prisma/db";
 import { migrate } from "@/prisma/migrate";
 import { ensureAdmin } from "@/server/bootstrap";
@@ -47,6 +49,16 @@ async function main(): Promise<void> {
   const authSecret = resolveSecret("auth", env.dataDir);
   const result = await migrate(env.databaseUrl);
   log(`database ${redactUrl(env.databaseUrl)}: ${result.total} migrations, ${result.applied.length} applied now`);
+
+  const sql = openSql(env.databaseUrl);
+  try {
+    const demo = await ensureDemoData(sql);
+    if (demo) log(`demo data: imported ${demo.stored} daily S&P 500 bars (${demo.fileName}) as SPX 1d; ${demo.quarantined} quarantined, ${demo.flagged} flagged`);
+  } catch (err) {
+    log(`demo data not imported: ${(err as Error).message}`);
+  } finally {
+    await sql.close();
+  }
 
   const db = createDb(env.databaseUrl);
   const admin = await ensureAdmin(usersRepo(db), { email: env.adminEmail, password: env.adminPassword });

@@ -13,6 +13,8 @@ export interface RelayOptions {
   secret: string;
   lastEventId?: string | null;
   signal: AbortSignal;
+  /** Only these event types (a trailing dot matches a prefix, e.g. "replay."). */
+  types?: string[];
   /** On a first connection (no Last-Event-ID), how many buffered events to replay. */
   initialBacklog?: number;
   /** Wait between reconnection attempts to the engine. */
@@ -77,7 +79,10 @@ export function createRelayStream(opts: RelayOptions): ReadableStream<Uint8Array
       while (!signal.aborted) {
         let connected = false;
         try {
-          const query = lastId === undefined && opts.initialBacklog !== undefined ? `?tail=${opts.initialBacklog}` : "";
+          const q = new URLSearchParams();
+          if (lastId === undefined && opts.initialBacklog !== undefined) q.set("tail", String(opts.initialBacklog));
+          if (opts.types?.length) q.set("types", opts.types.join(","));
+          const query = q.size > 0 ? `?${q}` : "";
           const res = await fetch(`${opts.engineUrl}/events${query}`, {
             headers: { authorization: `Bearer ${opts.secret}`, accept: "text/event-stream", ...(lastId ? { "last-event-id": lastId } : {}) },
             signal,

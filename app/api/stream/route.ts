@@ -15,12 +15,17 @@ export async function GET(req: Request) {
   }
   streamClients.inc();
   req.signal.addEventListener("abort", () => streamClients.dec(), { once: true });
+  const typesParam = new URL(req.url).searchParams.get("types");
+  if (typesParam !== null && !/^[a-z.]+(,[a-z.]+)*$/.test(typesParam)) {
+    return Response.json({ error: "types must be a comma-separated list of event types, e.g. heartbeat,replay." }, { status: 400 });
+  }
   const body = createRelayStream({
+    types: typesParam ? typesParam.split(",") : undefined,
     engineUrl: deps.env.engineUrl,
     secret: deps.engineSecret,
     lastEventId: req.headers.get("last-event-id") ?? new URL(req.url).searchParams.get("lastEventId"),
     signal: req.signal,
-    initialBacklog: 300, // the dashboard's five-minute sparkline
+    initialBacklog: 300, // e.g. the dashboard's five-minute sparkline
   });
   return new Response(body, {
     headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store, no-transform", connection: "keep-alive", "x-accel-buffering": "no" },

@@ -1,0 +1,109 @@
+/**
+ * The small SQL surface the bulk stores need, over better-sqlite3 (default) or
+ * pg (PostgreSQL). Statements are written with `?` placeholders; the PostgreSQL
+ * adapter numbers them. Bulk data never goes through Prisma row by row.
+ */
+import Database from "better-sqlite3";
+import pg from "pg";
+
+export interface SqlExec {
+  readonly kind: "sqlite" | "postgresql";
+  all<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  run(sql: string, params?: unknown[]): Promise<void>;
+}
+
+export interface Sql extends SqlExec {
+  /**
+   * Runs fn in one transaction on the executor it is given: everything or
+   * nothing. On SQLite the connection is held for the whole transaction, so a
+   * long import should use its own Sql (its own connection).
+   */
+  tx<T>(fn: (t: SqlExec) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export function openSql(databaseUrl: string): Sql {
+  return databaseUrl.startsWith("file:") ? sqliteSql(databaseUrl.slice("file:".length)) : pgSql(databaseUrl);
+}
+
+function sqliteSql(path: string): Sql {
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("busy_timeout = 15000");
+  db.pragma("synchronous = NORMAL");
+  const cache = new Map<string, Database.Statement>();
+  const stmt = (sql: string) => {
+    let s = cache.get(sql);
+    if (!s) {
+      s = db.prepare(sql);
+      cache.set(sql, s);
+    }
+    return s;
+  };
+  const exec: SqlExec = {
+    kind: "sqlite",
+    async all<T>(sql: string, params: unknown[] = []) {
+      return stmt(sql).all(...params) as T[];
+    },
+    async run(sql: string, params: unknown[] = []) {
+      stmt(sql).run(...params);
+    },
+  };
+  return {
+    ...exec,
+    async tx<T>(fn: (t: SqlExec) => Promise<T>): Promise<T> {
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(exec);
+        db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (db.inTransaction) db.exec("ROLLBACK");
+        throw err;
+      }
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+function numbered(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+function pgSql(url: string): Sql {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // BIGINT columns come back as strings by default; every BIGINT here is an epoch-ms or bucket that fits a double.
+  pg.types.setTypeParser(20, (v) => Number(v));
+  const execOn = (c: pg.Pool | pg.PoolClient): SqlExec => ({
+    kind: "postgresql",
+    async all<T>(sql: string, params: unknown[] = []) {
+      return (await c.query(numbered(sql), params)).rows as T[];
+    },
+    async run(sql: string, params: unknown[] = []) {
+      await c.query(numbered(sql), params);
+    },
+  });
+  return {
+    ...execOn(pool),
+    async tx<T>(fn: (t: SqlExec) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn(execOn(client));
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
