@@ -628,6 +628,13 @@ function parseTimePart(b: Buffer, p: number, e: number, base: number): number {
   return TS_ABS;
 }
 
+/** Two ASCII digits at b[i], or -1. */
+function d2(b: Buffer, i: number): number {
+  const x = b[i]! - 48;
+  const y = b[i + 1]! - 48;
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1;
+}
+
 function trimStart(b: Buffer, s: number, e: number): number {
   while (s < e) {
     const c = b[s];
@@ -714,6 +721,23 @@ function parseTimestamp(b: Buffer, s: number, e: number): number {
   if (s >= e) {
     R_ERR = ERR_EMPTY;
     return TS_BAD;
+  }
+  // Fast path: exactly "YYYY-MM-DD HH:MM:SS" (or with T).
+  if (e - s === 19 && b[s + 4] === 45 && b[s + 7] === 45 && b[s + 13] === 58 && b[s + 16] === 58) {
+    const t = b[s + 10];
+    if (t === 32 || t === 84) {
+      const y = d2(b, s) * 100 + d2(b, s + 2);
+      const mo = d2(b, s + 5);
+      const d = d2(b, s + 8);
+      const h = d2(b, s + 11);
+      const mi = d2(b, s + 14);
+      const sec = d2(b, s + 17);
+      if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && sec >= 0 && sec < 60 && validDate(y, mo, d)) {
+        R_MS = days(y, mo, d) * DAY_MS + h * 3_600_000 + mi * 60_000 + sec * 1000;
+        return TS_LOCAL;
+      }
+      // otherwise the general path below reports the problem
+    }
   }
   // Pure number (optionally with a fraction): epoch, unless it is a YYYYMMDD date.
   const ie = digits(b, s, e);
@@ -993,6 +1017,8 @@ export class CsvStreamParser {
   private sideInvert = false;
   private fs = new Int32Array(0);
   private fe = new Int32Array(0);
+  /** Per field index up to `need`: column in the batch (1..) for numeric fields, 0 otherwise. */
+  private roles = new Int8Array(0);
 
   private lineNo = 0;
   private prevTs = -Infinity;
@@ -1106,6 +1132,10 @@ export class CsvStreamParser {
     this.need = need;
     this.fs = new Int32Array(need + 1);
     this.fe = new Int32Array(need + 1);
+    this.roles = new Int8Array(need);
+    this.numIdx.forEach((ci, j) => {
+      this.roles[ci] = j + 1;
+    });
     this.batch = this.newBatch();
   }
 
@@ -1179,6 +1209,9 @@ export class CsvStreamParser {
       }
       const text = buf.toString("utf8", ls, nl).replace(/^\uFEFF/, "").replace(/\r$/, "");
       if (text.trim() === "") continue;
+      if (text.includes("\r")) {
+        throw new CsvFormatError("the file uses CR-only line endings (old Mac format); convert it to LF or CRLF line endings");
+      }
       this.setup(text);
     }
     if (!this.layout || p >= end) return;
@@ -1203,46 +1236,122 @@ export class CsvStreamParser {
     let cols = b.cols;
     let bufIdx = b.bufs.push(buf) - 1;
 
-    while (p < end) {
-      let nl = buf.indexOf(10, p);
-      if (nl < 0 || nl >= end) nl = end;
-      const ls = p;
-      let le = nl;
-      if (le > ls && buf[le - 1] === 13) le--;
-      p = nl + 1;
-      lineNo++;
-      if (le === ls) continue;
-      const c0 = buf[ls];
-      if ((c0 === 32 || c0 === 9 || c0 === 13) && isBlankLine(buf, ls, le)) continue;
+    // Fast path (every line in the region ends with \n, so scans cannot run off the buffer):
+    // unquoted fields, plain decimals (-?digits[.digits], <= 15 digits) parsed in the same
+    // pass that finds the delimiters. Anything else goes through the general path.
+    const fastOk = buf[end - 1] === 10;
+    const roles = this.roles;
 
-      // Split fields up to the last one needed.
-      let f = 0;
-      let q = false;
-      FS[0] = ls;
-      for (let i = ls; i < le; i++) {
-        const c = buf[i];
-        if (c === delim) {
-          if (!q) {
-            FE[f] = i;
-            if (++f === need) break;
-            FS[f] = i + 1;
+    while (p < end) {
+      const ls = p;
+      const row = b.n;
+      let nl = -1;
+      if (fastOk) {
+        let q = ls;
+        for (let f = 0; ; ) {
+          FS[f] = q;
+          const role = roles[f]!;
+          let c = buf[q]!;
+          if (role > 0) {
+            let neg = false;
+            if (c === 45) {
+              neg = true;
+              c = buf[++q]!;
+            }
+            let m = 0;
+            let n = 0;
+            let scale = 0;
+            let dot = 0;
+            for (;;) {
+              const d = c - 48;
+              if (d >= 0 && d <= 9) {
+                m = m * 10 + d;
+                n++;
+                scale += dot;
+              } else if (c === 46 && dot === 0) dot = 1;
+              else break;
+              c = buf[++q]!;
+            }
+            if (n === 0 || n > 15) break;
+            const v = scale === 0 ? m : m / POW10[scale]!;
+            cols[role]![row] = neg ? -v : v;
+          } else {
+            while (c !== delim && c !== 10 && c !== 13 && c !== 34) c = buf[++q]!;
+            if (c === 34) break;
           }
-        } else if (c === 34) q = !q;
-      }
-      if (f < need) {
-        FE[f] = le;
-        f++;
-      }
-      if (f < need) {
-        this.lineNo = lineNo;
-        this.reject(buf, ls, le, "unparsable_row", `expected at least ${need} fields, found ${f}`);
-        if (b.n + b.rejected.length === cap) {
-          this.flush(absBase + p);
-          b = this.batch!;
-          cols = b.cols;
-          bufIdx = b.bufs.push(buf) - 1;
+          FE[f] = q;
+          if (++f === need) {
+            if (c === 10) nl = q;
+            else if (c === 13) {
+              if (buf[q + 1] === 10) nl = q + 1;
+            } else if (c === delim) nl = buf.indexOf(10, q);
+            break;
+          }
+          if (c !== delim) break;
+          q++;
         }
-        continue;
+      }
+
+      let le: number;
+      let numBad = "";
+      if (nl < 0) {
+        // General path: quotes, spaces, exponents, long numbers, blank lines, errors.
+        nl = buf.indexOf(10, p);
+        if (nl < 0 || nl >= end) nl = end;
+        le = nl;
+        if (le > ls && buf[le - 1] === 13) le--;
+        p = nl + 1;
+        lineNo++;
+        if (le === ls) continue;
+        const c0 = buf[ls];
+        if ((c0 === 32 || c0 === 9 || c0 === 13) && isBlankLine(buf, ls, le)) continue;
+
+        let f = 0;
+        let inQ = false;
+        FS[0] = ls;
+        for (let i = ls; i < le; i++) {
+          const c = buf[i];
+          if (c === delim) {
+            if (!inQ) {
+              FE[f] = i;
+              if (++f === need) break;
+              FS[f] = i + 1;
+            }
+          } else if (c === 34) inQ = !inQ;
+        }
+        if (f < need) {
+          FE[f] = le;
+          f++;
+        }
+        if (f < need) {
+          this.lineNo = lineNo;
+          this.reject(buf, ls, le, "unparsable_row", `expected at least ${need} fields, found ${f}`);
+          if (b.n + b.rejected.length === cap) {
+            this.flush(absBase + p);
+            b = this.batch!;
+            cols = b.cols;
+            bufIdx = b.bufs.push(buf) - 1;
+          }
+          continue;
+        }
+        for (let j = 0; j < nNum; j++) {
+          const ci = numIdx[j]!;
+          const v = parseDecimal(buf, FS[ci]!, FE[ci]!);
+          if (v !== v) {
+            if (j === optionalNum && isBlankField(buf, FS[ci]!, FE[ci]!)) {
+              cols[j + 1]![row] = 0;
+              continue;
+            }
+            numBad = `${this.numNames[j]} is not a number: "${this.fieldText(buf, FS[ci]!, FE[ci]!)}"`;
+            break;
+          }
+          cols[j + 1]![row] = v;
+        }
+      } else {
+        le = nl;
+        if (buf[le - 1] === 13) le--;
+        p = nl + 1;
+        lineNo++;
       }
 
       // Timestamp.
@@ -1260,38 +1369,24 @@ export class CsvStreamParser {
           bad = `local time "${this.tsText(buf)}" does not exist in ${this.zoneName} (skipped by a daylight-saving change)`;
         }
       }
-      if (bad === "") {
-        const row = b.n;
-        for (let j = 0; j < nNum; j++) {
-          const ci = numIdx[j]!;
-          const v = parseDecimal(buf, FS[ci]!, FE[ci]!);
-          if (v !== v) {
-            if (j === optionalNum && isBlankField(buf, FS[ci]!, FE[ci]!)) {
-              cols[j + 1]![row] = 0;
-              continue;
-            }
-            reason = "unparsable_row";
-            bad = `${this.numNames[j]} is not a number: "${this.fieldText(buf, FS[ci]!, FE[ci]!)}"`;
-            break;
-          }
-          cols[j + 1]![row] = v;
-        }
-        if (bad === "") {
-          cols[0]![row] = ts;
-          if (sideIdx >= 0) {
-            b.side![row] = sideInvert
-              ? parseBuyerMaker(buf, FS[sideIdx]!, FE[sideIdx]!)
-              : parseSide(buf, FS[sideIdx]!, FE[sideIdx]!);
-          }
-          b.lines[row] = lineNo;
-          b.rowBuf[row] = bufIdx;
-          b.rowStart[row] = ls;
-          b.rowEnd[row] = le;
-          b.n = row + 1;
-          prevTs = ts;
-        }
+      if (bad === "" && numBad !== "") {
+        bad = numBad;
+        reason = "unparsable_row";
       }
-      if (bad !== "") {
+      if (bad === "") {
+        cols[0]![row] = ts;
+        if (sideIdx >= 0) {
+          b.side![row] = sideInvert
+            ? parseBuyerMaker(buf, FS[sideIdx]!, FE[sideIdx]!)
+            : parseSide(buf, FS[sideIdx]!, FE[sideIdx]!);
+        }
+        b.lines[row] = lineNo;
+        b.rowBuf[row] = bufIdx;
+        b.rowStart[row] = ls;
+        b.rowEnd[row] = le;
+        b.n = row + 1;
+        prevTs = ts;
+      } else {
         this.lineNo = lineNo;
         this.reject(buf, ls, le, reason, bad);
       }

@@ -51,6 +51,7 @@ export interface FirewallOptions {
  */
 export class JumpDetector {
   private readonly returns: Float64Array;
+  private readonly scratch: Float64Array;
   private n = 0;
   private pos = 0;
   private sinceRefresh = Infinity;
@@ -61,10 +62,11 @@ export class JumpDetector {
   constructor(
     private readonly k = 10,
     private readonly window = 128,
-    private readonly refresh = 64,
+    private readonly refresh = 256,
     private readonly minSamples = 32,
   ) {
     this.returns = new Float64Array(window);
+    this.scratch = new Float64Array(window);
   }
 
   /** Feeds the next close (in time order); returns true if it is a jump. */
@@ -75,7 +77,7 @@ export class JumpDetector {
     const r = Math.log(close / prev);
     let jump = false;
     if (this.n >= this.minSamples) {
-      if (this.sinceRefresh >= this.refresh) this.recompute();
+      if (this.sinceRefresh >= this.refresh || this.n < this.window) this.recompute();
       jump = this.scale > 0 && Math.abs(r - this.med) > this.k * this.scale;
     }
     this.returns[this.pos] = r;
@@ -86,31 +88,34 @@ export class JumpDetector {
   }
 
   private recompute(): void {
-    const xs = Array.from(this.returns.subarray(0, this.n)).sort((a, b) => a - b);
-    this.med = median(xs);
-    const dev = xs.map((x) => Math.abs(x - this.med)).sort((a, b) => a - b);
+    const n = this.n;
+    const xs = this.scratch.subarray(0, n);
+    xs.set(this.returns.subarray(0, n));
+    xs.sort(); // typed-array sort is numeric
+    this.med = medianOf(xs);
+    for (let i = 0; i < n; i++) xs[i] = Math.abs(xs[i]! - this.med);
+    xs.sort();
     // A floor keeps perfectly flat stretches from flagging the first tick of movement.
-    this.scale = Math.max(1.4826 * median(dev), 1e-6);
+    this.scale = Math.max(1.4826 * medianOf(xs), 1e-6);
     this.sinceRefresh = 0;
   }
 }
 
-function median(sorted: number[]): number {
+function medianOf(sorted: Float64Array): number {
   const n = sorted.length;
   if (n === 0) return 0;
   const mid = n >> 1;
   return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Off the tick grid by more than a millionth of a tick (floating-point noise is not a violation). */
-function offGrid(price: number, tick: number): boolean {
-  const q = price / tick;
-  return Math.abs(q - Math.round(q)) > 1e-6;
-}
+
+/** Off the tick grid: more than a millionth of a tick away (floating-point noise is not a violation). */
 
 export interface ScreenResult {
   /** Indices into the batch of accepted rows, sorted by ts (stable). */
   order: Int32Array;
+  /** True when order is 0..n-1 (nothing quarantined, already in time order). */
+  identity: boolean;
   /** Flags of each accepted row, aligned with `order`. */
   flags: Uint8Array;
   quarantined: QuarantinedRow[];
@@ -167,25 +172,34 @@ export function screenBars(
     else ok[m++] = i;
   }
   // Stable sort of accepted rows by time.
-  const idx = Array.from(ok.subarray(0, m));
   let sorted = true;
-  for (let k = 1; k < idx.length; k++) if (ts[idx[k]!]! < ts[idx[k - 1]!]!) { sorted = false; break; }
-  if (!sorted) idx.sort((a, b) => ts[a]! - ts[b]! || a - b);
-  const order = Int32Array.from(idx);
+  for (let k = 1; k < m; k++) {
+    if (ts[ok[k]!]! < ts[ok[k - 1]!]!) {
+      sorted = false;
+      break;
+    }
+  }
+  let order = ok.subarray(0, m);
+  if (!sorted) order = Int32Array.from(Array.from(order).sort((a, b) => ts[a]! - ts[b]! || a - b));
   const flags = new Uint8Array(order.length);
+  const inv = opts.tickSize > 0 ? 1 / opts.tickSize : 0;
+  const offTick = (p: number) => {
+    const q = p * inv;
+    return Math.abs(q - Math.round(q)) > 1e-6;
+  };
   const cal = opts.calendar;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     let f = 0;
     if (volume[i] === 0) f |= FLAGS.zero_volume;
-    if (opts.tickSize > 0 && (offGrid(open[i]!, opts.tickSize) || offGrid(high[i]!, opts.tickSize) || offGrid(low[i]!, opts.tickSize) || offGrid(close[i]!, opts.tickSize))) f |= FLAGS.off_tick;
+    if (inv > 0 && (offTick(open[i]!) || offTick(high[i]!) || offTick(low[i]!) || offTick(close[i]!))) f |= FLAGS.off_tick;
     if (jumps.push(close[i]!)) f |= FLAGS.price_jump;
     const t = ts[i]!;
     const inSession = opts.daily ? cal.tradingDay(t) === t : cal.isOpen(t);
     if (!inSession) f |= FLAGS.outside_session;
     flags[k] = f;
   }
-  return { order, flags, quarantined };
+  return { order, flags, quarantined, identity: sorted && m === n };
 }
 
 export function flagCounts(flags: Uint8Array, into: Record<string, number>): number {

@@ -152,13 +152,27 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
           const screened = screenBars(batch.bars, batch.lines, batch.raw, { tickSize: instrument.tickSize, calendar, nowMs, daily: opts.timeframe === "1d" }, jumps);
           await quarantine(screened.quarantined);
           const m = screened.order.length;
-          const cols = allocColumns("bars", m);
-          const src = [batch.bars.ts, batch.bars.open, batch.bars.high, batch.bars.low, batch.bars.close, batch.bars.volume];
-          for (let k = 0; k < m; k++) {
-            const i = screened.order[k]!;
-            for (let c = 0; c < 6; c++) cols.f[c]![k] = src[c]![i]!;
-            cols.b[0]![k] = screened.flags[k]!;
+          const { ts: sTs, open: sO, high: sH, low: sL, close: sC, volume: sV } = batch.bars;
+          let cols: Columns;
+          if (screened.identity) {
+            // Already clean and in order: use the parsed columns as they are.
+            cols = { length: m, f: [sTs, sO, sH, sL, sC, sV].map((a) => a.subarray(0, m)), b: [screened.flags] };
+          } else {
+            cols = allocColumns("bars", m);
+            const [dTs, dO, dH, dL, dC, dV] = cols.f as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+            const order = screened.order;
+            for (let k = 0; k < m; k++) {
+              const i = order[k]!;
+              dTs[k] = sTs[i]!;
+              dO[k] = sO[i]!;
+              dH[k] = sH[i]!;
+              dL[k] = sL[i]!;
+              dC[k] = sC[i]!;
+              dV[k] = sV[i]!;
+            }
+            cols.b[0]!.set(screened.flags);
           }
+          const dTs = cols.f[0]!;
           cols.length = m;
           const res = await writer.merge(cols);
           inserted += res.inserted;
@@ -177,10 +191,10 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
           } else {
             flagged += flagCounts(screened.flags, flags);
           }
-          for (let k = 0; k < m; k++) {
-            const ts = cols.f[0]![k]!;
-            if (firstTs === null || ts < firstTs) firstTs = ts;
-            if (lastTs === null || ts > lastTs) lastTs = ts;
+          if (m > 0) {
+            // cols is sorted by time
+            if (firstTs === null || dTs[0]! < firstTs) firstTs = dTs[0]!;
+            if (lastTs === null || dTs[m - 1]! > lastTs) lastTs = dTs[m - 1]!;
           }
         } else {
           const res = await mergeTicks(writer, batch, nowMs, quarantine);

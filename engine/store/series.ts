@@ -142,6 +142,10 @@ export class SeriesWriter {
   private async mergeBucket(b: number, src: Columns, from: number, to: number, out: MergeOutcome): Promise<void> {
     const entry = await this.bucket(b);
     const cur = entry.cols;
+    if (this.appendOnly(entry, src, from, to)) {
+      out.inserted += to - from;
+      return;
+    }
     const nf = cur.f.length;
     const nb = cur.b.length;
     const merged = allocColumns(this.kind, cur.length + (to - from));
@@ -198,6 +202,39 @@ export class SeriesWriter {
     entry.cols = merged;
     entry.old = old;
     entry.dirty = true;
+  }
+
+  /**
+   * Fast path: incoming rows are strictly increasing and all later than the
+   * bucket's last row, so they are appended with whole-column copies.
+   */
+  private appendOnly(entry: CachedBucket, src: Columns, from: number, to: number): boolean {
+    const cur = entry.cols;
+    const ts = src.f[0]!;
+    const last = cur.length > 0 ? cur.f[0]![cur.length - 1]! : -Infinity;
+    if (!(ts[from]! > last)) return false;
+    for (let r = from + 1; r < to; r++) if (!(ts[r]! > ts[r - 1]!)) return false;
+    const n = to - from;
+    const need = cur.length + n;
+    let cols = cur;
+    let old = entry.old;
+    if (need > cur.f[0]!.length) {
+      const cap = Math.max(need, cur.f[0]!.length * 2);
+      cols = allocColumns(this.kind, cap);
+      for (let c = 0; c < cols.f.length; c++) cols.f[c]!.set(cur.f[c]!.subarray(0, cur.length));
+      for (let c = 0; c < cols.b.length; c++) cols.b[c]!.set(cur.b[c]!.subarray(0, cur.length));
+      old = new Uint8Array(cap);
+      old.set(entry.old.subarray(0, cur.length));
+      cols.length = cur.length;
+    }
+    for (let c = 0; c < cols.f.length; c++) cols.f[c]!.set(src.f[c]!.subarray(from, to), cols.length);
+    for (let c = 0; c < cols.b.length; c++) cols.b[c]!.set(src.b[c]!.subarray(from, to), cols.length);
+    old.fill(0, cols.length, need);
+    cols.length = need;
+    entry.cols = cols;
+    entry.old = old;
+    entry.dirty = true;
+    return true;
   }
 
   private async flushBucket(b: number): Promise<void> {
