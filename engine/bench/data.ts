@@ -86,7 +86,7 @@ function naiveParse(): number {
 const dbPath = join(dir, "bench.db");
 const url = `file:${dbPath}`;
 await migrate(url);
-const sql = openSql(url);
+const sql = openSql(url, { bulk: true });
 const instrument = await upsertInstrument(sql, { symbol: "BENCH", name: "benchmark series", kind: "future", tickSize: 0.25, pointValue: 1, currency: "USD", commission: 0, commissionType: "per_contract", calendar: "24x7" });
 
 const naiveMs = naiveParse();

@@ -155,6 +155,21 @@ class DailyCalendar implements TradingCalendar {
 
   /** The first session whose end is after ts: the one containing ts, else the next to open. */
   sessionAtOrAfter(ts: number): Session | undefined {
+    // Memo for sorted scans: the last answer holds for every ts in [memoLo, memo.end).
+    const memo = this.memo;
+    if (memo !== undefined && ts >= this.memoLo && ts < memo.end) return memo;
+    const found = this.findAtOrAfter(ts);
+    if (found) {
+      this.memo = found;
+      this.memoLo = Math.min(ts, found.start);
+    }
+    return found;
+  }
+
+  private memo: Session | undefined;
+  private memoLo = Infinity;
+
+  private findAtOrAfter(ts: number): Session | undefined {
     if (!Number.isFinite(ts)) return undefined;
     // A session closes at most 36 h after 00:00 UTC of its label (endMin <= 24 h,
     // UTC offset >= -12 h), so every label before d0 has ended by ts.

@@ -5,6 +5,7 @@
  */
 import { createReadStream, existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { importSeries, type ImportReport } from "./importer";
 import { ensureBuiltinInstruments, getInstrument } from "./instruments";
 import { getSeries } from "./series";
@@ -12,7 +13,9 @@ import type { Sql } from "./sql";
 
 export function demoFile(): string | undefined {
   try {
-    const path = createRequire(import.meta.url).resolve("vega-datasets/data/sp500-2000.csv");
+    // The package's "exports" hide data files from require.resolve, so locate its entry point.
+    const entry = createRequire(import.meta.url).resolve("vega-datasets");
+    const path = join(dirname(entry), "..", "data", "sp500-2000.csv");
     return existsSync(path) ? path : undefined;
   } catch {
     return undefined;

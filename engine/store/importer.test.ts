@@ -28,12 +28,15 @@ function minuteCsv(n: number, start = 0, header = "timestamp,open,high,low,close
   return rows.join("\n") + "\n";
 }
 
-describe.each(databaseKinds())("importSeries on %s", (kind) => {
+// "sqlite-bulk" is SQLite through the worker-thread connection that imports use.
+const variants = [...databaseKinds(), "sqlite-bulk" as const];
+
+describe.each(variants)("importSeries on %s", (variant) => {
   let t: TestDatabase;
   let sql: Sql;
   beforeAll(async () => {
-    t = await createTestDatabase(kind);
-    sql = openSql(t.url);
+    t = await createTestDatabase(variant === "sqlite-bulk" ? "sqlite" : variant);
+    sql = openSql(t.url, { bulk: variant === "sqlite-bulk" });
     await ensureBuiltinInstruments(sql);
     await upsertInstrument(sql, { symbol: "TEST", name: "test 24x7", kind: "spot", tickSize: 0.25, pointValue: 1, currency: "USD", commission: 0, commissionType: "per_contract", calendar: "24x7" });
   });

@@ -124,6 +124,12 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
     let firstTs: number | null = null;
     let lastTs: number | null = null;
     let first = true;
+    const gapStep = kind === "bars" ? stepOf(opts.timeframe) : undefined;
+    let prevTs: number | null = null;
+    let disorder = false;
+    let gaps: Gap[] = [];
+    let gapCount = 0;
+    let missingBars = 0;
     const pending: QuarantinedRow[] = [];
     const quarantine = async (rows: QuarantinedRow[]) => {
       for (const r of rows) {
@@ -191,6 +197,23 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
           } else {
             flagged += flagCounts(screened.flags, flags);
           }
+          if (m > 0 && gapStep !== undefined) {
+            // Gaps are found batch by batch (with the previous batch's last bar
+            // prepended); out-of-order batches fall back to a scan of the store.
+            if (prevTs !== null && dTs[0]! < prevTs) disorder = true;
+            if (!disorder) {
+              const span = new Float64Array(m + 1);
+              let off = 0;
+              if (prevTs !== null) span[off++] = prevTs;
+              span.set(dTs.subarray(0, m), off);
+              for (const g of findGaps(span, off + m, gapStep, calendar, 100_000)) {
+                gapCount++;
+                missingBars += g.missingBars;
+                if (gaps.length < 200) gaps.push(g);
+              }
+              prevTs = dTs[m - 1]!;
+            }
+          }
           if (m > 0) {
             // cols is sorted by time
             if (firstTs === null || dTs[0]! < firstTs) firstTs = dTs[0]!;
@@ -214,12 +237,12 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
     if (pending.length > 0) await flushQuarantine(t, id, instrument.symbol, pending.splice(0));
     const info = await writer.finish();
 
-    // Gaps against the trading calendar over this import's span.
-    let gaps: Gap[] = [];
-    let gapCount = 0;
-    let missingBars = 0;
-    const step = stepOf(opts.timeframe);
-    if (kind === "bars" && step !== undefined && firstTs !== null && lastTs !== null) {
+    // Gaps against the trading calendar over this import's span (see above).
+    if (disorder && gapStep !== undefined && firstTs !== null && lastTs !== null) {
+      gaps = [];
+      gapCount = 0;
+      missingBars = 0;
+      const step = gapStep;
       const loaded = await loadSeries(t, info, { from: firstTs, to: lastTs });
       const all = findGaps(loaded.f[0]!, loaded.length, step, calendar, 100_000);
       gapCount = all.length;

@@ -100,10 +100,18 @@ export class SeriesWriter {
     this.width = bucketMs(series.kind, stepOf(series.timeframe));
   }
 
+  /** Buckets that exist in the store (read once), so new buckets need no round trip. */
+  private existing: Set<number> | undefined;
+
   private async bucket(b: number): Promise<CachedBucket> {
     const hit = this.cache.get(b);
     if (hit) return hit;
-    const rows = await this.db.all<{ count: number; data: Uint8Array }>(`SELECT "count","data" FROM "BarChunk" WHERE "seriesId" = ? AND "bucket" = ?`, [this.series.id, b]);
+    this.existing ??= new Set(
+      (await this.db.all<{ bucket: number | string }>(`SELECT "bucket" FROM "BarChunk" WHERE "seriesId" = ?`, [this.series.id])).map((r) => Number(r.bucket)),
+    );
+    const rows = this.existing.has(b)
+      ? await this.db.all<{ count: number; data: Uint8Array }>(`SELECT "count","data" FROM "BarChunk" WHERE "seriesId" = ? AND "bucket" = ?`, [this.series.id, b])
+      : [];
     const row = rows[0];
     const n = row ? Number(row.count) : 0;
     const cols = allocColumns(this.kind, Math.max(16, n));
@@ -135,6 +143,17 @@ export class SeriesWriter {
       while (j < to && Math.floor(ts[j]! / this.width) === b) j++;
       await this.mergeBucket(b, src, i, j, out);
       i = j;
+    }
+    // Input is usually in time order: buckets before the last one touched are
+    // done, so write them now (the write overlaps with parsing the next batch).
+    if (to > from) {
+      const lastBucket = Math.floor(ts[to - 1]! / this.width);
+      for (const k of [...this.cache.keys()]) {
+        if (k < lastBucket) {
+          await this.flushBucket(k);
+          this.cache.delete(k);
+        }
+      }
     }
     return out;
   }
@@ -248,6 +267,7 @@ export class SeriesWriter {
        ON CONFLICT ("seriesId","bucket") DO UPDATE SET "count" = excluded."count", "firstTs" = excluded."firstTs", "lastTs" = excluded."lastTs", "data" = excluded."data"`,
       [this.series.id, b, n, cols.f[0]![0]!, cols.f[0]![n - 1]!, data],
     );
+    this.existing?.add(b);
     entry.dirty = false;
   }
 

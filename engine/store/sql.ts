@@ -5,6 +5,7 @@
  */
 import Database from "better-sqlite3";
 import pg from "pg";
+import { openSqliteWorker } from "./sql-worker";
 
 export interface SqlExec {
   readonly kind: "sqlite" | "postgresql";
@@ -22,8 +23,15 @@ export interface Sql extends SqlExec {
   close(): Promise<void>;
 }
 
-export function openSql(databaseUrl: string): Sql {
-  return databaseUrl.startsWith("file:") ? sqliteSql(databaseUrl.slice("file:".length)) : pgSql(databaseUrl);
+/**
+ * Opens a connection. With { bulk: true } a SQLite connection runs on a worker
+ * thread so that writes overlap with parsing (see sql-worker.ts); use it for
+ * imports. PostgreSQL already writes concurrently, on the server.
+ */
+export function openSql(databaseUrl: string, opts: { bulk?: boolean } = {}): Sql {
+  if (!databaseUrl.startsWith("file:")) return pgSql(databaseUrl);
+  const path = databaseUrl.slice("file:".length);
+  return opts.bulk ? openSqliteWorker(path) : sqliteSql(path);
 }
 
 function sqliteSql(path: string): Sql {
@@ -31,6 +39,8 @@ function sqliteSql(path: string): Sql {
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 15000");
   db.pragma("synchronous = NORMAL");
+  // Bulk imports write tens of MB per transaction: a 64 MB page cache avoids spilling mid-transaction.
+  db.pragma("cache_size = -65536");
   const cache = new Map<string, Database.Statement>();
   const stmt = (sql: string) => {
     let s = cache.get(sql);

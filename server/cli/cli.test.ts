@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -37,6 +37,30 @@ describe("npm run user:create", () => {
     expect(bad.stderr).toContain("--email must be an email address");
     expect(bad.stderr).toContain("--password must be at least 8 characters");
     expect(bad.stderr).toContain("--role must be one of viewer, trader, approver, admin");
+  });
+});
+
+describe("npm run data:import", () => {
+  it("imports a CSV, prints one JSON report as the last line, and names bad input", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "tf-cli-"));
+    const file = join(dataDir, "bars.csv");
+    const rows = ["timestamp,open,high,low,close,volume"];
+    for (let i = 0; i < 120; i++) rows.push(`2024-03-04 09:${String(30 + (i % 30)).padStart(2, "0")}:00,100,101,99,100.5,${i}`.replace(/09:(\d\d)/, () => `${String(9 + Math.floor((30 + i) / 60)).padStart(2, "0")}:${String((30 + i) % 60).padStart(2, "0")}`));
+    rows.push("2024-03-04 11:30:00,100,99,101,100,5"); // high < low
+    writeFileSync(file, rows.join("\n") + "\n");
+    const env = { DATA_DIR: dataDir, DATABASE_URL: "" };
+    const res = run("server/cli/data-import.ts", [file, "--symbol", "NQ", "--timeframe", "1m", "--tz", "America/New_York", "--json"], env);
+    expect(res.status, res.stderr).toBe(0);
+    const report = JSON.parse(res.stdout.trim().split("\n").at(-1)!);
+    expect(report).toMatchObject({ symbol: "NQ", timeframe: "1m", rowsRead: 121, stored: 120, quarantined: 1, reasons: { high_below_low: 1 }, first: "2024-03-04T14:30:00.000Z" });
+    expect(report.flags.zero_volume).toBe(1);
+    const unknown = run("server/cli/data-import.ts", [file, "--symbol", "NOPE", "--timeframe", "1m"], env);
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain('unknown symbol "NOPE"');
+    const tz = run("server/cli/data-import.ts", [file, "--symbol", "NQ", "--timeframe", "1m", "--tz", "Mars/Base"], env);
+    expect(tz.stderr).toMatch(/Mars\/Base/);
+    const tf = run("server/cli/data-import.ts", [file, "--symbol", "NQ", "--timeframe", "1h"], env);
+    expect(tf.stderr).toMatch(/timeframe 1h does not match the timestamps/);
   });
 });
 

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }
   const env = loadEnvOrExit("data:import");
   await migrate(env.databaseUrl);
-  const sql = openSql(env.databaseUrl);
+  const sql = openSql(env.databaseUrl, { bulk: true });
   try {
     await ensureBuiltinInstruments(sql);
     const instrument = await getInstrument(sql, values.symbol.toUpperCase());

@@ -30,7 +30,7 @@ export async function POST(req: Request) {
   if (!parsed.success) return Response.json({ error: "invalid upload parameters", fieldErrors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   if (!req.body) return Response.json({ error: "the request has no file body" }, { status: 400 });
   const { env } = getServerDeps();
-  const sql = openSql(env.databaseUrl); // its own connection: the import holds one transaction
+  const sql = openSql(env.databaseUrl, { bulk: true }); // its own connection (a worker thread on SQLite): the import holds one transaction
   try {
     const instrument = await getInstrument(sql, parsed.data.symbol);
     if (!instrument) return Response.json({ error: `unknown symbol "${parsed.data.symbol}": add the instrument first` }, { status: 400 });
