@@ -43,7 +43,9 @@ parentPort.on("message", (m) => {
 `;
 
 export function openSqliteWorker(path: string): Sql {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver: require_resolve("better-sqlite3") } });
+  // An eval'd worker resolves packages from the working directory (the project
+  // root for every entry point), which also works inside the Next.js bundle.
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver: "better-sqlite3" } });
   let seq = 0;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let dead: Error | null = null;
@@ -96,9 +98,4 @@ export function openSqliteWorker(path: string): Sql {
       await worker.terminate();
     },
   };
-}
-
-import { createRequire } from "node:module";
-function require_resolve(name: string): string {
-  return createRequire(import.meta.url).resolve(name);
 }

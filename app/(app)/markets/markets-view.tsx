@@ -9,6 +9,7 @@ import { PriceChart } from "./price-chart";
 import { QuarantineBrowser } from "./quarantine-browser";
 
 export function MarketsView() {
+  const utils = trpc.useUtils();
   const instruments = trpc.market.instruments.useQuery();
   const [symbol, setSymbol] = useState<string | null>(null);
   const [timeframe, setTimeframe] = useState<Timeframe>("1d");
@@ -138,7 +139,7 @@ export function MarketsView() {
         <p className="px-4 py-2 text-[11px] text-dim">Gaps are counted against each instrument&apos;s trading calendar (weekends and daily breaks excluded; exchange holidays are not modelled yet and show as gaps).</p>
       </section>
 
-      <ImportPanel symbols={(instruments.data ?? []).map((i) => i.symbol)} onImported={() => void instruments.refetch()} />
+      <ImportPanel symbols={(instruments.data ?? []).map((i) => i.symbol)} onImported={() => void utils.market.invalidate()} />
       <QuarantineBrowser />
     </div>
   );
