@@ -68,6 +68,10 @@ export function openSqliteWorker(path: string): Sql {
       pending.set(id, { resolve, reject });
       worker.postMessage({ id, op, sql, params });
     });
+  // Backpressure: after this many queued writes, wait for the worker to catch
+  // up, so a fast parser cannot pile a large file's chunks up in memory.
+  const MAX_QUEUED = 16;
+  let queued = 0;
   const exec: SqlExec = {
     kind: "sqlite",
     async all<T>(sql: string, params: unknown[] = []) {
@@ -78,6 +82,10 @@ export function openSqliteWorker(path: string): Sql {
       // Large byte parameters are moved, not copied, to the worker.
       const transfer = params.filter((p): p is Uint8Array => p instanceof Uint8Array && p.byteOffset === 0 && p.byteLength === p.buffer.byteLength && p.byteLength > 4096).map((p) => p.buffer as ArrayBuffer);
       worker.postMessage({ id: 0, op: "run", sql, params }, transfer);
+      if (++queued >= MAX_QUEUED) {
+        queued = 0;
+        await call("all", "SELECT 1");
+      }
     },
   };
   return {

@@ -5,7 +5,11 @@ import { calendarFor } from "@/engine/data/calendar";
 import { CALENDAR_IDS, INSTRUMENT_KINDS, SYMBOL_PATTERN } from "@/engine/data/instruments";
 import { resample } from "@/engine/data/resample";
 import { TIMEFRAMES, TIMEFRAME_MS, type BarColumns, type Timeframe } from "@/engine/data/types";
+import { Readable } from "node:stream";
+import { ImportError, TICK_TIMEFRAMES, importSeries } from "@/engine/store/importer";
 import { getInstrument, listInstruments, upsertInstrument } from "@/engine/store/instruments";
+import { openSql } from "@/engine/store/sql";
+import { reportToJson } from "@/server/market/report";
 import { getSeries, listSeries, loadSeries } from "@/engine/store/series";
 
 const MAX_BARS = 20_000;
@@ -89,6 +93,42 @@ export const marketRouter = createTRPCRouter({
       const hi = bars.length;
       const start = Math.max(lo, hi - input.limit);
       return { symbol: input.symbol, timeframe: input.timeframe, source: source.timeframe, resampled: source !== exact, total: hi - lo, ...toArrays(bars, start, hi) };
+    }),
+
+  /**
+   * Imports CSV text sent through tRPC (for scripts and small files; the
+   * Markets page streams larger files to /api/market/upload instead).
+   */
+  importCsv: roleProcedure("trader")
+    .input(
+      z.object({
+        symbol: z.string().trim().min(1).transform((s) => s.toUpperCase()),
+        timeframe: z.enum([...TIMEFRAMES, ...TICK_TIMEFRAMES]),
+        timeZone: z.string().trim().min(1).default("UTC"),
+        fileName: z.string().trim().min(1).max(255).default("trpc.csv"),
+        csv: z.string().min(1, "The CSV text is empty.").max(20_000_000, "Send files over 20 MB to /api/market/upload."),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const sql = openSql(ctx.deps.env.databaseUrl, { bulk: true });
+      try {
+        const instrument = await getInstrument(sql, input.symbol);
+        if (!instrument) throw new TRPCError({ code: "BAD_REQUEST", message: `Unknown symbol "${input.symbol}": add the instrument first.` });
+        const report = await importSeries(sql, {
+          instrument,
+          timeframe: input.timeframe,
+          timeZone: input.timeZone,
+          fileName: input.fileName,
+          source: Readable.from([Buffer.from(input.csv)]),
+          createdById: ctx.user.id,
+        });
+        return reportToJson(report);
+      } catch (err) {
+        if (err instanceof ImportError) throw new TRPCError({ code: "BAD_REQUEST", message: err.message });
+        throw err;
+      } finally {
+        await sql.close();
+      }
     }),
 
   imports: roleProcedure("viewer")
