@@ -177,6 +177,13 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
     const exported = await page.request.get(`${platform.baseUrl}/api/market/quarantine?symbol=NQ`);
     expect(exported.status()).toBe(200);
     expect(await exported.text()).toMatch(/high_below_low,high 17990 is below low 18010/);
+    // Replay the demo series through the engine as fast as possible; every bar arrives on the stream.
+    await page.getByLabel("Symbol", { exact: true }).selectOption("SPX");
+    await page.getByRole("button", { name: "1d" }).click();
+    await page.getByLabel("Replay speed").selectOption("max");
+    await page.getByTestId("replay-panel").getByRole("button", { name: "Start" }).click();
+    await expect.poll(() => page.getByTestId("replay-state").textContent(), { timeout: 30_000 }).toBe("finished · SPX 1d");
+    await expect.poll(() => page.getByTestId("replay-received").textContent(), { timeout: 30_000 }).toBe("5,105 bars");
     await page.screenshot({ path: join(ARTIFACTS, "desktop-markets.png"), fullPage: true });
     await context.close();
   });

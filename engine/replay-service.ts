@@ -98,6 +98,9 @@ export class ReplayService {
       else this.bus.publish({ type: "replay.tick", data: { replayId: id, symbol: e.symbol, ts: e.ts, price: e.price, size: e.size, derived: e.derived } });
       this.publishState(false);
     });
+    feed.onStateChange(() => {
+      if (this.feed === feed) this.publishState(true);
+    });
     this.feed = feed;
     this.replayId = id;
     if (from !== undefined) feed.seek(from);

@@ -118,3 +118,24 @@ describe("ReplayFeed", () => {
     expect(() => new ReplayFeed(series(1), { symbol: "X", timeframe: "1m", stepMs: 60_000, speed: 0 })).toThrow(/speed/);
   });
 });
+
+describe("ReplayFeed state changes", () => {
+  it("reports playing, paused and finished to state listeners", () => {
+    const b = emptyBars(3);
+    for (let i = 0; i < 3; i++) {
+      b.ts[i] = i * 60_000;
+      b.open[i] = b.high[i] = b.low[i] = b.close[i] = 100;
+      b.volume[i] = 1;
+    }
+    b.length = 3;
+    const timers: (() => void)[] = [];
+    const feed = new ReplayFeed(b, { symbol: "X", timeframe: "1m", stepMs: 60_000, speed: "max", scheduler: { setTimeout: (fn) => timers.push(fn), clearTimeout: () => undefined } });
+    const states: string[] = [];
+    feed.onStateChange((s) => states.push(s));
+    feed.play();
+    feed.pause();
+    feed.resume();
+    while (timers.length) timers.shift()!();
+    expect(states).toEqual(["playing", "paused", "playing", "finished"]);
+  });
+});

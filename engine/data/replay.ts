@@ -42,6 +42,7 @@ export function ticksOfBar(bars: BarColumns, i: number, stepMs: number): { ts: n
 
 export class ReplayFeed implements MarketDataFeed {
   private readonly listeners = new Set<FeedListener>();
+  private readonly stateListeners = new Set<(state: FeedState) => void>();
   private state: FeedState = "idle";
   private position = 0;
   private currentTs: number | null = null;
@@ -65,6 +66,18 @@ export class ReplayFeed implements MarketDataFeed {
     return () => this.listeners.delete(listener);
   }
 
+  /** Called on every state change (playing, paused, finished, stopped). */
+  onStateChange(fn: (state: FeedState) => void): () => void {
+    this.stateListeners.add(fn);
+    return () => this.stateListeners.delete(fn);
+  }
+
+  private setState(state: FeedState): void {
+    if (this.state === state) return;
+    this.state = state;
+    for (const fn of this.stateListeners) fn(state);
+  }
+
   status(): FeedStatus {
     return { state: this.state, symbol: this.opts.symbol, timeframe: this.opts.timeframe, position: this.position, total: this.bars.length, currentTs: this.currentTs, speed: this.speed };
   }
@@ -72,16 +85,16 @@ export class ReplayFeed implements MarketDataFeed {
   play(): void {
     if (this.state === "playing") return;
     if (this.position >= this.bars.length) {
-      this.state = "finished";
+      this.setState("finished");
       return;
     }
-    this.state = "playing";
+    this.setState("playing");
     this.schedule();
   }
 
   pause(): void {
     if (this.state !== "playing") return;
-    this.state = "paused";
+    this.setState("paused");
     this.cancel();
   }
 
@@ -91,7 +104,7 @@ export class ReplayFeed implements MarketDataFeed {
 
   stop(): void {
     this.cancel();
-    this.state = "stopped";
+    this.setState("stopped");
   }
 
   setSpeed(speed: number | "max"): void {
@@ -114,7 +127,7 @@ export class ReplayFeed implements MarketDataFeed {
     }
     this.position = lo;
     this.currentTs = lo > 0 ? this.bars.ts[lo - 1]! : null;
-    if (this.state === "finished" && lo < this.bars.length) this.state = "paused";
+    if (this.state === "finished" && lo < this.bars.length) this.setState("paused");
     if (this.state === "playing") {
       this.cancel();
       this.schedule();
@@ -152,7 +165,7 @@ export class ReplayFeed implements MarketDataFeed {
       if (this.state !== "playing") return; // a listener paused or stopped us
     }
     if (this.position >= this.bars.length) {
-      this.state = "finished";
+      this.setState("finished");
       return;
     }
     this.schedule();

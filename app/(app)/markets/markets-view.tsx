@@ -7,6 +7,7 @@ import { ImportPanel } from "./import-panel";
 import { InstrumentForm } from "./instrument-form";
 import { PriceChart } from "./price-chart";
 import { QuarantineBrowser } from "./quarantine-browser";
+import { ReplayPanel } from "./replay-panel";
 
 export function MarketsView() {
   const utils = trpc.useUtils();
@@ -75,6 +76,8 @@ export function MarketsView() {
           ) : null}
         </div>
       </section>
+
+      <ReplayPanel symbol={symbol} timeframe={timeframe} />
 
       <section className="border border-line bg-panel">
         <div className="flex items-center justify-between border-b border-line px-4 py-3">

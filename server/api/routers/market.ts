@@ -10,6 +10,7 @@ import { ImportError, TICK_TIMEFRAMES, importSeries } from "@/engine/store/impor
 import { getInstrument, listInstruments, upsertInstrument } from "@/engine/store/instruments";
 import { openSql } from "@/engine/store/sql";
 import { reportToJson } from "@/server/market/report";
+import { EngineUnavailableError, engineClient } from "@/server/engine-client";
 import { getSeries, listSeries, loadSeries } from "@/engine/store/series";
 
 const MAX_BARS = 20_000;
@@ -129,6 +130,32 @@ export const marketRouter = createTRPCRouter({
       } finally {
         await sql.close();
       }
+    }),
+
+  /** Controls the engine's replay of a stored series as a live feed (events on the stream). */
+  replay: roleProcedure("trader")
+    .input(
+      z.discriminatedUnion("type", [
+        z.object({ type: z.literal("replay.start"), symbol: z.string().min(1), timeframe: z.enum(TIMEFRAMES), speed: z.union([z.literal("max"), z.number().positive().max(1_000_000)]).default(1), ticks: z.boolean().default(false), from: z.number().optional() }),
+        z.object({ type: z.literal("replay.pause") }),
+        z.object({ type: z.literal("replay.resume") }),
+        z.object({ type: z.literal("replay.stop") }),
+        z.object({ type: z.literal("replay.status") }),
+        z.object({ type: z.literal("replay.seek"), ts: z.number() }),
+        z.object({ type: z.literal("replay.speed"), speed: z.union([z.literal("max"), z.number().positive().max(1_000_000)]) }),
+      ]),
+    )
+    .mutation(async ({ ctx, input }) => {
+      let res;
+      try {
+        res = await engineClient(ctx.deps.env.engineUrl, ctx.deps.engineSecret).command(input);
+      } catch (err) {
+        if (err instanceof EngineUnavailableError) throw new TRPCError({ code: "SERVICE_UNAVAILABLE", message: "Engine offline: replays run in the engine." });
+        throw err;
+      }
+      const body = res.body as { error?: string; replay?: unknown };
+      if (res.status !== 200) throw new TRPCError({ code: "BAD_REQUEST", message: body.error ?? `engine refused the command (HTTP ${res.status})` });
+      return body.replay as null | { replayId: string; state: string; symbol: string; timeframe: string; position: number; total: number; currentTs: number | null; speed: number | "max" };
     }),
 
   imports: roleProcedure("viewer")
