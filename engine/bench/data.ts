@@ -95,12 +95,15 @@ const report = await importSeries(sql, { instrument, timeframe: "1m", timeZone: 
 const importMs = performance.now() - t0;
 if (report.stored + report.quarantined !== report.rowsRead || report.rowsRead !== ROWS) throw new Error(`bad accounting: ${JSON.stringify(report)}`);
 
-const series = (await getSeries(sql, "BENCH", "1m"))!;
+await sql.close();
+// Loading uses an ordinary connection, as the engine and the app do.
+const reader = openSql(url);
+const series = (await getSeries(reader, "BENCH", "1m"))!;
 const loads: number[] = [];
 let loaded = 0;
 for (let k = 0; k < 5; k++) {
   const l0 = performance.now();
-  const cols = await loadSeries(sql, series);
+  const cols = await loadSeries(reader, series);
   loads.push(performance.now() - l0);
   loaded = cols.length;
 }
@@ -112,10 +115,10 @@ const copy = new Float64Array(payload.length);
 copy.set(payload);
 const copyMs = performance.now() - c0;
 
-const [agg] = await sql.all<{ b: number }>(`SELECT SUM(length("data")) AS "b" FROM "BarChunk" WHERE "seriesId" = ?`, [series.id]);
-await sql.run("PRAGMA wal_checkpoint(TRUNCATE)");
-await sql.run("VACUUM");
-await sql.close();
+const [agg] = await reader.all<{ b: number }>(`SELECT SUM(length("data")) AS "b" FROM "BarChunk" WHERE "seriesId" = ?`, [series.id]);
+await reader.run("PRAGMA wal_checkpoint(TRUNCATE)");
+await reader.run("VACUUM");
+await reader.close();
 const fileBytes = statSync(dbPath).size;
 const payloadPerBar = Number(agg?.b ?? 0) / loaded;
 const filePerBar = fileBytes / loaded;
@@ -127,4 +130,39 @@ console.log(`import with full validation (SQLite):  ${(rate / 1e6).toFixed(2)} M
 console.log(`load ${loaded.toLocaleString()} bars into typed arrays:   ${(loadMs / 1000).toFixed(3)} s (best of 5)   target <= 0.3 s   anchor: in-memory copy of the same columns ${(copyMs / 1000).toFixed(3)} s`);
 console.log(`bytes per stored bar:                 ${filePerBar.toFixed(1)} B (database file)   ${payloadPerBar.toFixed(1)} B (chunk payload)   target <= 64 B`);
 console.log(JSON.stringify({ rows: ROWS, importMs: Math.round(importMs), rowsPerSec: Math.round(rate), naiveRowsPerSec: Math.round(naiveRate), loadMs: Math.round(loadMs), copyMs: Number(copyMs.toFixed(1)), fileBytesPerBar: Number(filePerBar.toFixed(1)), payloadBytesPerBar: Number(payloadPerBar.toFixed(1)), flagged: report.flagged, quarantined: report.quarantined }));
+// The same import and load on PostgreSQL when a server is given (BENCH_POSTGRES_URL or TEST_POSTGRES_URL).
+const pgUrl = process.env.BENCH_POSTGRES_URL ?? process.env.TEST_POSTGRES_URL;
+if (pgUrl) {
+  const pg = (await import("pg")).default;
+  const name = `tf_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: pgUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const u = new URL(pgUrl);
+  u.pathname = `/${name}`;
+  try {
+    await migrate(u.toString());
+    const psql = openSql(u.toString(), { bulk: true });
+    const inst = await upsertInstrument(psql, { symbol: "BENCH", name: "benchmark series", kind: "future", tickSize: 0.25, pointValue: 1, currency: "USD", commission: 0, commissionType: "per_contract", calendar: "24x7" });
+    const p0 = performance.now();
+    await importSeries(psql, { instrument: inst, timeframe: "1m", timeZone: "UTC", fileName: "bars.csv", source: createReadStream(csvPath, { highWaterMark: 1 << 20 }), nowMs: Date.UTC(2100, 0, 1) });
+    const pgImportMs = performance.now() - p0;
+    await psql.close();
+    const pread = openSql(u.toString());
+    const s2 = (await getSeries(pread, "BENCH", "1m"))!;
+    const pl: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      const l0 = performance.now();
+      await loadSeries(pread, s2);
+      pl.push(performance.now() - l0);
+    }
+    await pread.close();
+    console.log(`PostgreSQL: import ${((ROWS / pgImportMs) * 1000 / 1e6).toFixed(2)} M rows/s (${(pgImportMs / 1000).toFixed(2)} s); load ${(Math.min(...pl) / 1000).toFixed(3)} s (best of 3)`);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await admin.end();
+  }
+} else {
+  console.log("[notice] BENCH_POSTGRES_URL / TEST_POSTGRES_URL not set: PostgreSQL figures skipped");
+}
 rmSync(dir, { recursive: true, force: true });

@@ -70,7 +70,7 @@ export function openSqliteWorker(path: string): Sql {
     });
   // Backpressure: after this many queued writes, wait for the worker to catch
   // up, so a fast parser cannot pile a large file's chunks up in memory.
-  const MAX_QUEUED = 16;
+  const MAX_QUEUED = 64;
   let queued = 0;
   const exec: SqlExec = {
     kind: "sqlite",
