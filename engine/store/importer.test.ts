@@ -28,7 +28,7 @@ function minuteCsv(n: number, start = 0, header = "timestamp,open,high,low,close
   return rows.join("\n") + "\n";
 }
 
-// "sqlite-bulk" is SQLite through the worker-thread connection that imports use.
+// "sqlite-bulk" is SQLite through the worker-thread connection, as the CLI, the upload and the benchmark use.
 const variants = [...databaseKinds(), "sqlite-bulk" as const];
 
 describe.each(variants)("importSeries on %s", (variant) => {

@@ -9,7 +9,8 @@
 import { randomUUID } from "node:crypto";
 import { calendarFor, findGaps, type Gap } from "../data/calendar";
 import { CsvFormatError, type ParsedBatch, parseCsv, validateTimeZone } from "../data/csv";
-import { FLAGS, JumpDetector, type QuarantineReason, type QuarantinedRow, flagCounts, screenBars } from "../data/firewall";
+import { FLAGS, type QuarantineReason, type QuarantinedRow, flagCounts } from "../data/firewall";
+import { type ScreenedBars, screenedBars } from "./bar-pipeline";
 import { TIMEFRAMES, type Instrument, type Timeframe } from "../data/types";
 import { allocColumns, type Columns, type SeriesKind } from "./codec";
 import { SeriesWriter, ensureSeries, loadSeries, stepOf } from "./series";
@@ -85,14 +86,14 @@ function medianSpacing(ts: Float64Array, n: number): number | undefined {
   return d[d.length >> 1];
 }
 
-function checkTimeframe(timeframe: Timeframe, batch: ParsedBatch & { kind: "bars" }): void {
+function checkTimeframe(timeframe: Timeframe, ts: Float64Array, n: number): void {
   const step = stepOf(timeframe)!;
-  const med = medianSpacing(batch.bars.ts, batch.bars.length);
+  const med = medianSpacing(ts, n);
   if (med === undefined) return;
   const ok = timeframe === "1d" ? med >= 86_400_000 && med <= 4 * 86_400_000 : med === step;
   if (!ok) {
     const human = med % 86_400_000 === 0 ? `${med / 86_400_000}d` : med % 3_600_000 === 0 ? `${med / 3_600_000}h` : med % 60_000 === 0 ? `${med / 60_000}m` : `${med / 1000}s`;
-    throw new ImportError(`timeframe ${timeframe} does not match the timestamps: the rows are ${human} apart (median of the first ${batch.bars.length} rows)`);
+    throw new ImportError(`timeframe ${timeframe} does not match the timestamps: the rows are ${human} apart (median of the first ${n} rows)`);
   }
 }
 
@@ -113,7 +114,6 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
   return sql.tx(async (t) => {
     const series = await ensureSeries(t, instrument.symbol, opts.timeframe, kind);
     const writer = new SeriesWriter(t, series);
-    const jumps = new JumpDetector();
     const reasons: Partial<Record<QuarantineReason, number>> = {};
     const flags: Record<string, number> = {};
     let rowsRead = 0;
@@ -140,94 +140,79 @@ export async function importSeries(sql: Sql, opts: ImportOptions): Promise<Impor
       if (pending.length >= 500) await flushQuarantine(t, id, instrument.symbol, pending.splice(0));
     };
 
-    let batches: AsyncGenerator<ParsedBatch>;
+    const onBars = async (sb: ScreenedBars) => {
+      rowsRead += sb.rowsRead;
+      await quarantine(sb.quarantined);
+      const m = sb.m;
+      if (first) checkTimeframe(opts.timeframe as Timeframe, sb.ts, m);
+      const cols: Columns = { length: m, f: [sb.ts, sb.open, sb.high, sb.low, sb.close, sb.volume], b: [sb.flags] };
+      const dTs = sb.ts;
+      const res = await writer.merge(cols);
+      inserted += res.inserted;
+      unchanged += res.unchanged;
+      if (res.conflicts.length > 0) {
+        const conflictRows = new Set(res.conflicts.map((c) => c.row));
+        const raws = await sb.raw(res.conflicts.map((c) => c.row));
+        await quarantine(
+          res.conflicts.map((c, k) => ({
+            line: sb.lines[c.row]!,
+            raw: raws[k]!,
+            reason: "duplicate_conflict" as const,
+            detail: `a bar at ${new Date(dTs[c.row]!).toISOString()} is already stored with different values (o/h/l/c/v ${c.existing.join("/")})`,
+          })),
+        );
+        const kept = new Uint8Array(m);
+        for (let k = 0; k < m; k++) kept[k] = conflictRows.has(k) ? 0 : sb.flags[k]!;
+        flagged += flagCounts(kept, flags);
+      } else {
+        flagged += flagCounts(sb.flags, flags);
+      }
+      if (m > 0 && gapStep !== undefined) {
+        // Gaps are found batch by batch (with the previous batch's last bar
+        // prepended); out-of-order batches fall back to a scan of the store.
+        if (prevTs !== null && dTs[0]! < prevTs) disorder = true;
+        if (!disorder) {
+          const span = new Float64Array(m + 1);
+          let off = 0;
+          if (prevTs !== null) span[off++] = prevTs;
+          span.set(dTs.subarray(0, m), off);
+          for (const g of findGaps(span, off + m, gapStep, calendar, 100_000)) {
+            gapCount++;
+            missingBars += g.missingBars;
+            if (gaps.length < 200) gaps.push(g);
+          }
+          prevTs = dTs[m - 1]!;
+        }
+      }
+      if (m > 0) {
+        if (firstTs === null || dTs[0]! < firstTs) firstTs = dTs[0]!;
+        if (lastTs === null || dTs[m - 1]! > lastTs) lastTs = dTs[m - 1]!;
+      }
+      first = false;
+      opts.onProgress?.({ bytesRead: sb.bytesRead, totalBytes: opts.totalBytes, rowsRead, stored: inserted + unchanged, quarantined });
+    };
+
     try {
-      batches = parseCsv(opts.source, { timeZone: opts.timeZone, kind, batchRows: opts.batchRows });
-    } catch (err) {
-      throw err instanceof CsvFormatError ? new ImportError(err.message) : err;
-    }
-    try {
-      for await (const batch of batches) {
-        if (opts.signal?.aborted) throw new ImportError("import cancelled; nothing was stored");
-        if (batch.kind !== kind) throw new ImportError(`the file holds ${batch.kind}, but timeframe ${opts.timeframe} expects ${kind}`);
-        const n = batch.kind === "bars" ? batch.bars.length : batch.length;
-        rowsRead += n + batch.rejected.length;
-        await quarantine(batch.rejected.map((r) => ({ line: r.line, raw: r.raw, reason: r.reason, detail: r.detail })));
-        if (batch.kind === "bars") {
-          if (first && opts.timeframe !== "quotes" && opts.timeframe !== "trades") checkTimeframe(opts.timeframe as Timeframe, batch);
-          const screened = screenBars(batch.bars, batch.lines, batch.raw, { tickSize: instrument.tickSize, calendar, nowMs, daily: opts.timeframe === "1d" }, jumps);
-          await quarantine(screened.quarantined);
-          const m = screened.order.length;
-          const { ts: sTs, open: sO, high: sH, low: sL, close: sC, volume: sV } = batch.bars;
-          let cols: Columns;
-          if (screened.identity) {
-            // Already clean and in order: use the parsed columns as they are.
-            cols = { length: m, f: [sTs, sO, sH, sL, sC, sV].map((a) => a.subarray(0, m)), b: [screened.flags] };
-          } else {
-            cols = allocColumns("bars", m);
-            const [dTs, dO, dH, dL, dC, dV] = cols.f as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-            const order = screened.order;
-            for (let k = 0; k < m; k++) {
-              const i = order[k]!;
-              dTs[k] = sTs[i]!;
-              dO[k] = sO[i]!;
-              dH[k] = sH[i]!;
-              dL[k] = sL[i]!;
-              dC[k] = sC[i]!;
-              dV[k] = sV[i]!;
-            }
-            cols.b[0]!.set(screened.flags);
-          }
-          const dTs = cols.f[0]!;
-          cols.length = m;
-          const res = await writer.merge(cols);
-          inserted += res.inserted;
-          unchanged += res.unchanged;
-          if (res.conflicts.length > 0) {
-            const conflictRows = new Set(res.conflicts.map((c) => c.row));
-            await quarantine(
-              res.conflicts.map((c) => {
-                const i = screened.order[c.row]!;
-                return { line: batch.lines[i]!, raw: batch.raw(i), reason: "duplicate_conflict" as const, detail: `a bar at ${new Date(cols.f[0]![c.row]!).toISOString()} is already stored with different values (o/h/l/c/v ${c.existing.join("/")})` };
-              }),
-            );
-            const kept = new Uint8Array(m);
-            for (let k = 0; k < m; k++) kept[k] = conflictRows.has(k) ? 0 : screened.flags[k]!;
-            flagged += flagCounts(kept, flags);
-          } else {
-            flagged += flagCounts(screened.flags, flags);
-          }
-          if (m > 0 && gapStep !== undefined) {
-            // Gaps are found batch by batch (with the previous batch's last bar
-            // prepended); out-of-order batches fall back to a scan of the store.
-            if (prevTs !== null && dTs[0]! < prevTs) disorder = true;
-            if (!disorder) {
-              const span = new Float64Array(m + 1);
-              let off = 0;
-              if (prevTs !== null) span[off++] = prevTs;
-              span.set(dTs.subarray(0, m), off);
-              for (const g of findGaps(span, off + m, gapStep, calendar, 100_000)) {
-                gapCount++;
-                missingBars += g.missingBars;
-                if (gaps.length < 200) gaps.push(g);
-              }
-              prevTs = dTs[m - 1]!;
-            }
-          }
-          if (m > 0) {
-            // cols is sorted by time
-            if (firstTs === null || dTs[0]! < firstTs) firstTs = dTs[0]!;
-            if (lastTs === null || dTs[m - 1]! > lastTs) lastTs = dTs[m - 1]!;
-          }
-        } else {
+      if (kind === "bars") {
+        const parse = { timeZone: opts.timeZone, batchRows: opts.batchRows };
+        const screen = { tickSize: instrument.tickSize, calendar: instrument.calendar, nowMs, daily: opts.timeframe === "1d" };
+        for await (const sb of screenedBars(opts.source, parse, screen)) {
+          if (opts.signal?.aborted) throw new ImportError("import cancelled; nothing was stored");
+          await onBars(sb);
+        }
+      } else {
+        for await (const batch of parseCsv(opts.source, { timeZone: opts.timeZone, kind, batchRows: opts.batchRows })) {
+          if (opts.signal?.aborted) throw new ImportError("import cancelled; nothing was stored");
+          if (batch.kind === "bars") throw new ImportError(`the file holds bars, but timeframe ${opts.timeframe} expects ${kind}`);
+          rowsRead += batch.length + batch.rejected.length;
+          await quarantine(batch.rejected.map((r) => ({ line: r.line, raw: r.raw, reason: r.reason, detail: r.detail })));
           const res = await mergeTicks(writer, batch, nowMs, quarantine);
           inserted += res.inserted;
           unchanged += res.unchanged;
           if (res.firstTs !== null && (firstTs === null || res.firstTs < firstTs)) firstTs = res.firstTs;
           if (res.lastTs !== null && (lastTs === null || res.lastTs > lastTs)) lastTs = res.lastTs;
+          opts.onProgress?.({ bytesRead: batch.bytesRead, totalBytes: opts.totalBytes, rowsRead, stored: inserted + unchanged, quarantined });
         }
-        first = false;
-        opts.onProgress?.({ bytesRead: batch.bytesRead, totalBytes: opts.totalBytes, rowsRead, stored: inserted + unchanged, quarantined });
       }
     } catch (err) {
       if (err instanceof CsvFormatError) throw new ImportError(err.message);

@@ -15,7 +15,7 @@ const db = new Database(workerData.path);
 db.pragma("journal_mode = WAL");
 db.pragma("busy_timeout = 15000");
 db.pragma("synchronous = NORMAL");
-db.pragma("cache_size = -65536");
+db.pragma("cache_size = -4096");
 const cache = new Map();
 const stmt = (sql) => { let s = cache.get(sql); if (!s) { s = db.prepare(sql); cache.set(sql, s); } return s; };
 let failed = null;
