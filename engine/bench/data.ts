@@ -123,11 +123,13 @@ const fileBytes = statSync(dbPath).size;
 const payloadPerBar = Number(agg?.b ?? 0) / loaded;
 const filePerBar = fileBytes / loaded;
 
+const peakRssMb = process.resourceUsage().maxRSS / 1024; // whole run so far, generator included
 const rate = (ROWS / importMs) * 1000;
 const naiveRate = (ROWS / naiveMs) * 1000;
 console.log(`data: ${source}; ${ROWS.toLocaleString()} rows, ${(bytes / 1e6).toFixed(1)} MB`);
 console.log(`import with full validation (SQLite):  ${(rate / 1e6).toFixed(2)} M rows/s (${(importMs / 1000).toFixed(2)} s)   target >= 1 M rows/s   anchor: split+Number parse only ${(naiveRate / 1e6).toFixed(2)} M rows/s`);
 console.log(`load ${loaded.toLocaleString()} bars into typed arrays:   ${(loadMs / 1000).toFixed(3)} s (best of 5)   target <= 0.3 s   anchor: in-memory copy of the same columns ${(copyMs / 1000).toFixed(3)} s`);
+console.log(`peak resident memory of this process: ${peakRssMb.toFixed(0)} MB (file ${(bytes / 1e6).toFixed(0)} MB; includes generating it)`);
 console.log(`bytes per stored bar:                 ${filePerBar.toFixed(1)} B (database file)   ${payloadPerBar.toFixed(1)} B (chunk payload)   target <= 64 B`);
 console.log(JSON.stringify({ rows: ROWS, importMs: Math.round(importMs), rowsPerSec: Math.round(rate), naiveRowsPerSec: Math.round(naiveRate), loadMs: Math.round(loadMs), copyMs: Number(copyMs.toFixed(1)), fileBytesPerBar: Number(filePerBar.toFixed(1)), payloadBytesPerBar: Number(payloadPerBar.toFixed(1)), flagged: report.flagged, quarantined: report.quarantined }));
 // The same import and load on PostgreSQL when a server is given (BENCH_POSTGRES_URL or TEST_POSTGRES_URL).
