@@ -13,6 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { BarColumns } from "./types";
+import { tzOffset, zoneFormatter } from "./tz";
 
 export type CsvKind = "bars" | "quotes" | "trades";
 
@@ -838,7 +839,6 @@ interface DayZone {
  */
 export class ZoneConverter {
   readonly zone: string;
-  private readonly dtf: Intl.DateTimeFormat;
   private readonly cache = new Map<number, DayZone>();
   private day = NaN;
   private before = 0;
@@ -849,17 +849,7 @@ export class ZoneConverter {
 
   constructor(zone: string) {
     validateTimeZone(zone);
-    this.dtf = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "numeric",
-      day: "numeric",
-      hour: "numeric",
-      minute: "numeric",
-      second: "numeric",
-    });
-    this.zone = this.dtf.resolvedOptions().timeZone;
+    this.zone = zoneFormatter(zone).resolvedOptions().timeZone;
   }
 
   get isUtc(): boolean {
@@ -868,37 +858,7 @@ export class ZoneConverter {
 
   /** Offset local - UTC in ms at UTC instant u (whole seconds). */
   offsetAt(u: number): number {
-    const t = Math.floor(u / 1000) * 1000;
-    let y = 0;
-    let mo = 0;
-    let d = 0;
-    let h = 0;
-    let mi = 0;
-    let s = 0;
-    for (const part of this.dtf.formatToParts(t)) {
-      switch (part.type) {
-        case "year":
-          y = Number(part.value);
-          break;
-        case "month":
-          mo = Number(part.value);
-          break;
-        case "day":
-          d = Number(part.value);
-          break;
-        case "hour":
-          h = Number(part.value) % 24;
-          break;
-        case "minute":
-          mi = Number(part.value);
-          break;
-        case "second":
-          s = Number(part.value);
-          break;
-      }
-    }
-    const wall = daysFromCivil(y, mo, d) * DAY_MS + h * 3_600_000 + mi * 60_000 + s * 1000;
-    return wall - t;
+    return tzOffset(this.zone, u);
   }
 
   private load(day: number): void {
