@@ -46,8 +46,8 @@ export interface FirewallOptions {
 
 /**
  * Flags price jumps: |r - median| > k * 1.4826 * MAD over the last `window`
- * log returns. The median and MAD are refreshed every `refresh` rows so the
- * cost stays O(1) amortised per row. Carries state across batches.
+ * (256) log returns. The median and MAD are refreshed every `refresh` (512)
+ * rows so the cost stays O(1) amortised per row. Carries state across batches.
  */
 export class JumpDetector {
   private readonly returns: Float64Array;
@@ -61,8 +61,8 @@ export class JumpDetector {
 
   constructor(
     private readonly k = 10,
-    private readonly window = 128,
-    private readonly refresh = 256,
+    private readonly window = 256,
+    private readonly refresh = 512,
     private readonly minSamples = 32,
   ) {
     this.returns = new Float64Array(window);
