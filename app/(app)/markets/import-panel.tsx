@@ -135,6 +135,16 @@ export function ReportView({ report }: { report: ImportReportJson }) {
         <div>{report.symbol} {report.timeframe} · {report.fileName} · {report.first ?? "—"} → {report.last ?? "—"}</div>
         {Object.keys(report.reasons).length ? <div className="text-warn">quarantined: {Object.entries(report.reasons).map(([k, v]) => `${k} ${v}`).join(", ")}</div> : null}
         {Object.keys(report.flags).length ? <div>flagged: {Object.entries(report.flags).map(([k, v]) => `${k} ${v}`).join(", ")}</div> : null}
+        {report.gaps.first.length ? (
+          <details>
+            <summary className="cursor-pointer">first gaps ({fmtInt(report.gaps.count)} in all)</summary>
+            <ul className="mt-1 space-y-0.5">
+              {report.gaps.first.map((g) => (
+                <li key={`${g.from}`}>{g.from?.slice(0, 16).replace("T", " ")} → {g.to?.slice(0, 16).replace("T", " ")} · {fmtInt(g.missingBars)} missing</li>
+              ))}
+            </ul>
+          </details>
+        ) : null}
       </div>
     </div>
   );

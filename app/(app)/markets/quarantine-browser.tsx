@@ -2,6 +2,7 @@
 import { useState } from "react";
 import { trpc } from "@/app/_components/trpc";
 import { fmtInt } from "./format";
+import { ReportView } from "./import-panel";
 
 /** Import history and the rows each import quarantined, with CSV export. */
 export function QuarantineBrowser() {
@@ -50,6 +51,36 @@ export function QuarantineBrowser() {
         </table>
         {imports.data?.length === 0 ? <p className="px-4 py-3 text-sm text-dim">No imports yet.</p> : null}
       </div>
+      {importId && imports.data?.find((r) => r.id === importId) ? (
+        <div className="border-t border-line pt-4">
+          {(() => {
+            const r = imports.data.find((x) => x.id === importId)!;
+            const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+            return (
+              <ReportView
+                report={{
+                  importId: r.id,
+                  symbol: r.symbol,
+                  timeframe: r.timeframe,
+                  fileName: r.fileName,
+                  rowsRead: r.rowsRead,
+                  stored: r.stored,
+                  inserted: r.inserted,
+                  unchanged: r.unchanged,
+                  quarantined: r.quarantined,
+                  flagged: r.flagged,
+                  reasons: r.reasons,
+                  flags: r.flags,
+                  first: iso(r.first),
+                  last: iso(r.last),
+                  gaps: { count: r.gaps.count ?? 0, missingBars: r.gaps.missingBars ?? 0, first: (r.gaps.first ?? []).slice(0, 20).map((g) => ({ from: iso(g.from), to: iso(g.to), missingBars: g.missingBars })) },
+                  seriesBars: 0,
+                }}
+              />
+            );
+          })()}
+        </div>
+      ) : null}
       {importId ? (
         <div className="border-t border-line">
           <div className="flex flex-wrap items-center justify-between gap-2 px-4 py-2 text-xs">
