@@ -26,13 +26,14 @@ export interface HeartbeatData {
 export interface ReplayBarData { replayId: string; symbol: string; timeframe: string; ts: number; open: number; high: number; low: number; close: number; volume: number }
 export interface ReplayTickData { replayId: string; symbol: string; ts: number; price: number; size: number; derived: boolean }
 export interface ReplayStateData { replayId: string; state: string; symbol: string; timeframe: string; position: number; total: number; currentTs: number | null; speed: number | "max" }
-export interface ImportProgressData { importId: string; symbol: string; timeframe: string; bytesRead: number; totalBytes: number | null; rowsRead: number; stored: number; quarantined: number; done: boolean }
+export interface ImportProgressData { uploadId: string; symbol: string; timeframe: string; fileName: string; bytesRead: number; totalBytes: number | null; rowsRead: number; stored: number; quarantined: number; done: boolean; error: string | null }
 
 export type EngineEventPayload =
   | { type: "heartbeat"; data: HeartbeatData }
   | { type: "replay.bar"; data: ReplayBarData }
   | { type: "replay.tick"; data: ReplayTickData }
-  | { type: "replay.state"; data: ReplayStateData };
+  | { type: "replay.state"; data: ReplayStateData }
+  | { type: "import.progress"; data: ImportProgressData };
 
 export type EngineEvent = EngineEventPayload & { id: number; ts: string };
 

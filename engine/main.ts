@@ -11,6 +11,7 @@ import { EventBus } from "./events";
 import { ProcessSampler } from "./heartbeat";
 import { loadEnvOrExit, redactUrl, resolveSecret } from "./runtime/env";
 import { createLogger } from "./runtime/logger";
+import { importRoute } from "./import-service";
 import { ReplayService } from "./replay-service";
 import { createEngineServer } from "./server";
 import { ensureBuiltinInstruments } from "./store/instruments";
@@ -30,7 +31,14 @@ async function main(): Promise<void> {
   const sql = openSql(env.databaseUrl);
   await ensureBuiltinInstruments(sql);
   const replay = new ReplayService(sql, bus);
-  const { server, closeStreams } = createEngineServer({ bus, secret, logger, extraCommands: (body) => replay.handle(body) });
+  const { server, closeStreams } = createEngineServer({
+    bus,
+    secret,
+    logger,
+    extraCommands: (body) => replay.handle(body),
+    routes: { "POST /import": importRoute(env.databaseUrl, bus, logger) },
+  });
+  server.requestTimeout = 60 * 60 * 1000; // multi-GB uploads stream through POST /import
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -26,6 +26,8 @@ export interface EngineServerOptions {
   status?: () => Record<string, unknown>;
   /** Comment line sent to idle SSE clients so proxies keep the connection open. */
   keepAliveMs?: number;
+  /** Extra secret-protected routes, keyed "METHOD /path" (e.g. "POST /import"). */
+  routes?: Record<string, (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>>;
   /** Commands beyond ping/status (e.g. the replay service). Returns undefined for unknown types. */
   extraCommands?: (body: unknown) => Promise<{ status: number; body: unknown } | undefined>;
 }
@@ -183,8 +185,14 @@ export function createEngineServer(opts: EngineServerOptions): { server: Server;
         if (cmd.type === "ping") return json(res, 200, { ok: true, type: "pong", nonce: cmd.nonce ?? null, at: new Date().toISOString() });
         return json(res, 200, { ok: true, type: "status", ...health(), subscribers: bus.subscriberCount });
       }
-      default:
+      default: {
+        const extra = opts.routes?.[route];
+        if (extra) {
+          if (!authorised(req, url.pathname)) return json(res, 401, { error: "unauthorized: missing or wrong engine secret" });
+          return extra(req, res, url);
+        }
         return json(res, 404, { error: `no route ${route}` });
+      }
     }
   }
 

@@ -1,14 +1,9 @@
-import { createGunzip } from "node:zlib";
-import { Readable } from "node:stream";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { z } from "zod";
-import { ImportError, TICK_TIMEFRAMES, importSeries } from "@/engine/store/importer";
-import { getInstrument } from "@/engine/store/instruments";
-import { openSql } from "@/engine/store/sql";
+import { TICK_TIMEFRAMES, type ImportReport } from "@/engine/store/importer";
 import { TIMEFRAMES } from "@/engine/data/types";
-import { reportToJson } from "@/server/market/report";
 import { requireUser } from "@/server/auth/route-guard";
 import { getServerDeps } from "@/server/deps";
+import { reportToJson } from "@/server/market/report";
 
 export const dynamic = "force-dynamic";
 
@@ -21,7 +16,8 @@ const params = z.object({
 
 /**
  * Upload a CSV (plain or .gz) as the raw request body; query: symbol, timeframe, tz, fileName.
- * The body is imported as it arrives (bounded memory), in one transaction.
+ * The body streams on to the engine's POST /import, which imports it as it arrives
+ * (bounded memory, one transaction) and publishes progress on the event stream.
  */
 export async function POST(req: Request) {
   const guard = await requireUser("trader");
@@ -29,28 +25,24 @@ export async function POST(req: Request) {
   const parsed = params.safeParse(Object.fromEntries(new URL(req.url).searchParams));
   if (!parsed.success) return Response.json({ error: "invalid upload parameters", fieldErrors: z.flattenError(parsed.error).fieldErrors }, { status: 400 });
   if (!req.body) return Response.json({ error: "the request has no file body" }, { status: 400 });
-  const { env } = getServerDeps();
-  const sql = openSql(env.databaseUrl, { bulk: true }); // its own connection (a worker thread on SQLite): the import holds one transaction
+  const { env, engineSecret } = getServerDeps();
+  const q = new URLSearchParams({ ...parsed.data, uploadId: crypto.randomUUID(), userId: guard.user.id });
+  const length = req.headers.get("content-length");
+  let res: Response;
   try {
-    const instrument = await getInstrument(sql, parsed.data.symbol);
-    if (!instrument) return Response.json({ error: `unknown symbol "${parsed.data.symbol}": add the instrument first` }, { status: 400 });
-    const body = Readable.fromWeb(req.body as unknown as NodeReadableStream<Uint8Array>);
-    const source = parsed.data.fileName.endsWith(".gz") ? body.pipe(createGunzip()) : body;
-    const report = await importSeries(sql, {
-      instrument,
-      timeframe: parsed.data.timeframe,
-      timeZone: parsed.data.tz,
-      fileName: parsed.data.fileName,
-      source,
-      createdById: guard.user.id,
+    res = await fetch(`${env.engineUrl}/import?${q}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${engineSecret}`, "content-type": "text/csv", ...(length ? { "x-upload-length": length } : {}) },
+      body: req.body,
       signal: req.signal,
-    });
-    return Response.json(reportToJson(report));
-  } catch (err) {
-    if (err instanceof ImportError) return Response.json({ error: err.message }, { status: 400 });
-    console.error(`[upload] ${(err as Error).message}`);
-    return Response.json({ error: "import failed; nothing was stored" }, { status: 500 });
-  } finally {
-    await sql.close();
+      // Stream the upload through instead of buffering it.
+      duplex: "half",
+    } as RequestInit & { duplex: "half" });
+  } catch {
+    if (req.signal.aborted) return Response.json({ error: "upload cancelled; nothing was stored" }, { status: 499 });
+    return Response.json({ error: "Engine offline: imports run in the engine. Nothing was stored." }, { status: 503 });
   }
+  const body = (await res.json()) as ImportReport | { error: string; fieldErrors?: Record<string, string[]> };
+  if (!res.ok || "error" in body) return Response.json(body, { status: res.status === 200 ? 500 : res.status });
+  return Response.json(reportToJson(body));
 }
