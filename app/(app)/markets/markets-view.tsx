@@ -1,5 +1,5 @@
 "use client";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { trpc } from "@/app/_components/trpc";
 import { TIMEFRAMES, type Timeframe } from "@/engine/data/types";
 import { fmtInt, fmtTs } from "./format";
@@ -30,6 +30,29 @@ export function MarketsView() {
   const finestStored = TIMEFRAMES.find((tf) => storedFrames.has(tf));
   const available = finestStored ? TIMEFRAMES.filter((tf) => TIMEFRAMES.indexOf(tf) >= TIMEFRAMES.indexOf(finestStored)) : [];
   const bars = trpc.market.bars.useQuery({ symbol: symbol ?? "", timeframe, limit: timeframe === "1d" ? 20_000 : 5000 }, { enabled: !!symbol && available.includes(timeframe) });
+  // Older history, loaded page by page as the user scrolls left.
+  const [older, setOlder] = useState<{ key: string; t: number[]; o: number[]; h: number[]; l: number[]; c: number[]; v: number[]; exhausted: boolean } | null>(null);
+  const loadingOlder = useRef(false);
+  const key = `${symbol}:${timeframe}:${bars.dataUpdatedAt}`;
+  const shown = useMemo(() => {
+    if (!bars.data) return null;
+    const o = older && older.key === key ? older : null;
+    if (!o) return bars.data;
+    return { ...bars.data, t: [...o.t, ...bars.data.t], o: [...o.o, ...bars.data.o], h: [...o.h, ...bars.data.h], l: [...o.l, ...bars.data.l], c: [...o.c, ...bars.data.c], v: [...o.v, ...bars.data.v] };
+  }, [bars.data, older, key]);
+  const loadOlder = async () => {
+    if (!shown || !symbol || loadingOlder.current || shown.t.length >= shown.total || (older?.key === key && older.exhausted)) return;
+    loadingOlder.current = true;
+    try {
+      const page = await utils.market.bars.fetch({ symbol, timeframe, to: shown.t[0]! - 1, limit: 5000 });
+      setOlder((prev) => {
+        const base = prev && prev.key === key ? prev : { key, t: [], o: [], h: [], l: [], c: [], v: [], exhausted: false };
+        return { key, t: [...page.t, ...base.t], o: [...page.o, ...base.o], h: [...page.h, ...base.h], l: [...page.l, ...base.l], c: [...page.c, ...base.c], v: [...page.v, ...base.v], exhausted: page.t.length === 0 };
+      });
+    } finally {
+      loadingOlder.current = false;
+    }
+  };
 
   return (
     <div className="space-y-4">
@@ -65,12 +88,12 @@ export function MarketsView() {
           {instruments.isLoading || bars.isLoading ? <p className="p-4 text-sm text-dim">Loading…</p> : null}
           {bars.error ? <p className="p-4 text-sm text-bad">{bars.error.message}</p> : null}
           {!symbol && !instruments.isLoading ? <p className="p-4 text-sm text-dim">No bars stored yet. Import a file below.</p> : null}
-          {bars.data && symbol ? (
+          {shown && symbol ? (
             <>
-              <PriceChart symbol={symbol} timeframe={timeframe} daily={timeframe === "1d"} bars={bars.data} />
+              <PriceChart symbol={symbol} timeframe={timeframe} daily={timeframe === "1d"} bars={shown} onReachStart={() => void loadOlder()} />
               <p className="num mt-2 text-[11px] text-dim">
-                {fmtInt(bars.data.t.length)} of {fmtInt(bars.data.total)} bars
-                {bars.data.resampled ? ` · resampled from stored ${bars.data.source} bars by trading session` : ""}
+                {fmtInt(shown.t.length)} of {fmtInt(shown.total)} bars loaded{shown.t.length < shown.total ? " (scroll left for older)" : ""}
+                {shown.resampled ? ` · resampled from stored ${shown.source} bars by trading session` : ""}
               </p>
             </>
           ) : null}

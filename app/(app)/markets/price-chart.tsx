@@ -37,6 +37,8 @@ export interface PriceChartProps {
   bars: ChartBars;
   /** true for 1d bars: times are shown as dates only. */
   daily: boolean;
+  /** Called when the user scrolls near the oldest loaded bar (to load older history). */
+  onReachStart?: () => void;
 }
 
 const THEME = {
@@ -208,7 +210,11 @@ function readCssVar(name: string, fallback: string): string {
  * Candlestick chart of stored bars with volume, optional overlays (SMA 20, EMA 50, Bollinger 20/2,
  * VWAP) and an RSI 14 pane. Renders only the bars it is given; all times are UTC.
  */
-export function PriceChart({ symbol, timeframe, bars, daily }: PriceChartProps): JSX.Element {
+export function PriceChart({ symbol, timeframe, bars, daily, onReachStart }: PriceChartProps): JSX.Element {
+  const reachStartRef = useRef(onReachStart);
+  reachStartRef.current = onReachStart;
+  /** What the chart showed last: to keep the view when older bars are prepended. */
+  const shownRef = useRef<{ key: string; n: number; lastSec: number | undefined } | null>(null);
   const containerRef = useRef<HTMLDivElement>(null);
   const handleRef = useRef<ChartHandle | null>(null);
   const [enabled, setEnabled] = useState<Record<OverlayId, boolean>>({ sma: false, ema: false, bb: false, vwap: false, rsi: false });
@@ -269,8 +275,13 @@ export function PriceChart({ symbol, timeframe, bars, daily }: PriceChartProps):
       setHoverSec(param.point && typeof param.time === "number" ? param.time : null);
     };
     chart.subscribeCrosshairMove(onMove);
+    const onRange = (range: { from: number; to: number } | null) => {
+      if (range && range.from < 20) reachStartRef.current?.();
+    };
+    chart.timeScale().subscribeVisibleLogicalRangeChange(onRange);
     handleRef.current = { chart, candles, volume, lines: new Map() };
     return () => {
+      chart.timeScale().unsubscribeVisibleLogicalRangeChange(onRange);
       chart.unsubscribeCrosshairMove(onMove);
       chart.remove();
       handleRef.current = null;
@@ -297,12 +308,21 @@ export function PriceChart({ symbol, timeframe, bars, daily }: PriceChartProps):
       const v = p.v[i] as number;
       volumeData.push(Number.isFinite(v) ? { time, value: v, color: c >= o ? THEME.upVol : THEME.downVol } : { time });
     }
+    const n = candleData.length;
+    const key = `${symbol}:${timeframe}`;
+    const before = shownRef.current;
+    const lastSec = p.sec[n - 1];
+    const prepended = before && before.key === key && before.lastSec === lastSec && n > before.n ? n - before.n : 0;
+    const range = prepended ? h.chart.timeScale().getVisibleLogicalRange() : null;
     h.candles.setData(candleData);
     h.volume.setData(volumeData);
-    const n = candleData.length;
-    if (n > INITIAL_VISIBLE_BARS) h.chart.timeScale().setVisibleLogicalRange({ from: n - INITIAL_VISIBLE_BARS, to: n - 1 + 3 });
+    shownRef.current = { key, n, lastSec };
+    if (range) {
+      // Older bars were added on the left: keep the same bars in view.
+      h.chart.timeScale().setVisibleLogicalRange({ from: range.from + prepended, to: range.to + prepended });
+    } else if (n > INITIAL_VISIBLE_BARS) h.chart.timeScale().setVisibleLogicalRange({ from: n - INITIAL_VISIBLE_BARS, to: n - 1 + 3 });
     else h.chart.timeScale().fitContent();
-  }, [prepared, daily, hasData]);
+  }, [prepared, daily, hasData, symbol, timeframe]);
 
   // Overlay and RSI series follow the toggles; toggling keeps the current zoom.
   useEffect(() => {
