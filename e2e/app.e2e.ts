@@ -94,6 +94,10 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
     expect((await fetch(`${platform.baseUrl}/api/stream`)).status).toBe(401);
     expect((await fetch(`${platform.baseUrl}/api/trpc/users.list`)).status).toBe(401);
     expect((await fetch(`${platform.baseUrl}/api/metrics`)).status).toBe(401);
+    expect((await fetch(`${platform.baseUrl}/api/market/upload?symbol=NQ&timeframe=1m`, { method: "POST", body: "x" })).status).toBe(401);
+    expect((await fetch(`${platform.baseUrl}/api/market/quarantine`)).status).toBe(401);
+    // The engine's import route needs the shared secret, not just network access.
+    expect((await fetch(`http://127.0.0.1:${platform.enginePort}/import?symbol=NQ&timeframe=1m`, { method: "POST", body: "x" })).status).toBe(401);
     expect((await fetch(`${platform.baseUrl}/api/health`)).status).toBe(200);
 
     // The admin creates a viewer on the Settings page; the viewer may read but not manage users.
@@ -119,6 +123,8 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
     await signIn(vpage, "viewer@example.com", "viewer-pass-1");
     await vpage.waitForURL(`${platform.baseUrl}/`);
     expect((await vpage.request.get(`${platform.baseUrl}/api/trpc/users.list`)).status()).toBe(403);
+    expect((await vpage.request.post(`${platform.baseUrl}/api/market/upload?symbol=NQ&timeframe=1m`, { data: "timestamp,open,high,low,close\n" })).status()).toBe(403);
+    expect((await vpage.request.get(`${platform.baseUrl}/api/market/quarantine`)).status()).toBe(200);
     const me = await vpage.request.get(`${platform.baseUrl}/api/trpc/users.me`);
     expect(me.status()).toBe(200);
     expect(await me.text()).toContain("viewer@example.com");
