@@ -91,23 +91,52 @@ export class JumpDetector {
     const n = this.n;
     const xs = this.scratch.subarray(0, n);
     xs.set(this.returns.subarray(0, n));
-    xs.sort(); // typed-array sort is numeric
-    this.med = medianOf(xs);
+    this.med = medianInPlace(xs);
     for (let i = 0; i < n; i++) xs[i] = Math.abs(xs[i]! - this.med);
-    xs.sort();
     // A floor keeps perfectly flat stretches from flagging the first tick of movement.
-    this.scale = Math.max(1.4826 * medianOf(xs), 1e-6);
+    this.scale = Math.max(1.4826 * medianInPlace(xs), 1e-6);
     this.sinceRefresh = 0;
   }
 }
 
-function medianOf(sorted: Float64Array): number {
-  const n = sorted.length;
-  if (n === 0) return 0;
-  const mid = n >> 1;
-  return n % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+/** k-th smallest of a[lo..hi] (inclusive), partially reordering a (Hoare quickselect, median-of-3 pivot). */
+function selectKth(a: Float64Array, k: number, lo: number, hi: number): number {
+  while (hi > lo) {
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
 }
 
+/** Median of xs in expected O(n); reorders xs. The same value sorting would give. */
+export function medianInPlace(xs: Float64Array): number {
+  const n = xs.length;
+  if (n === 0) return 0;
+  const mid = n >> 1;
+  const upper = selectKth(xs, mid, 0, n - 1);
+  if (n % 2 === 1) return upper;
+  // after selection every element left of mid is <= upper: the lower middle is their maximum
+  let lower = -Infinity;
+  for (let i = 0; i < mid; i++) if (xs[i]! > lower) lower = xs[i]!;
+  return (lower + upper) / 2;
+}
 
 /** Off the tick grid: more than a millionth of a tick away (floating-point noise is not a violation). */
 
@@ -133,45 +162,12 @@ export function screenBars(
   jumps: JumpDetector,
 ): ScreenResult {
   const n = bars.length;
-  const { ts, open, high, low, close, volume } = bars;
   const quarantined: QuarantinedRow[] = [];
   const ok = new Int32Array(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const o = open[i]!;
-    const h = high[i]!;
-    const l = low[i]!;
-    const c = close[i]!;
-    const v = volume[i]!;
-    const t = ts[i]!;
-    let reason: QuarantineReason | undefined;
-    let detail = "";
-    if (!Number.isFinite(o) || !Number.isFinite(h) || !Number.isFinite(l) || !Number.isFinite(c)) {
-      reason = "non_finite_price";
-      detail = `prices must be finite numbers: open=${o} high=${h} low=${l} close=${c}`;
-    } else if (!(o > 0 && h > 0 && l > 0 && c > 0)) {
-      reason = "non_positive_price";
-      detail = `prices must be positive: open=${o} high=${h} low=${l} close=${c}`;
-    } else if (h < l) {
-      reason = "high_below_low";
-      detail = `high ${h} is below low ${l}`;
-    } else if (o < l || o > h) {
-      reason = "open_outside_range";
-      detail = `open ${o} is outside [low ${l}, high ${h}]`;
-    } else if (c < l || c > h) {
-      reason = "close_outside_range";
-      detail = `close ${c} is outside [low ${l}, high ${h}]`;
-    } else if (!Number.isFinite(v) || v < 0) {
-      reason = "negative_volume";
-      detail = `volume must be zero or more, got ${v}`;
-    } else if (t > opts.nowMs) {
-      reason = "future_timestamp";
-      detail = `timestamp ${new Date(t).toISOString()} is in the future`;
-    }
-    if (reason) quarantined.push({ line: lines[i]!, raw: raw(i), reason, detail });
-    else ok[m++] = i;
-  }
-  // Stable sort of accepted rows by time.
+  // Each pass is its own function: one hot loop per function keeps V8's
+  // on-stack replacement from deoptimising on code the loop has not reached.
+  const m = validateRows(bars, opts.nowMs, ok, quarantined, lines, raw);
+  const ts = bars.ts;
   let sorted = true;
   for (let k = 1; k < m; k++) {
     if (ts[ok[k]!]! < ts[ok[k - 1]!]!) {
@@ -180,26 +176,78 @@ export function screenBars(
     }
   }
   let order = ok.subarray(0, m);
+  // Stable sort of accepted rows by time.
   if (!sorted) order = Int32Array.from(Array.from(order).sort((a, b) => ts[a]! - ts[b]! || a - b));
+  const flags = flagRows(bars, order, opts, jumps);
+  return { order, flags, quarantined, identity: sorted && m === n };
+}
+
+function validateRows(bars: BarColumns, nowMs: number, ok: Int32Array, quarantined: QuarantinedRow[], lines: Int32Array, raw: (i: number) => string): number {
+  const n = bars.length;
+  const { ts, open, high, low, close, volume } = bars;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const o = open[i]!;
+    const h = high[i]!;
+    const l = low[i]!;
+    const c = close[i]!;
+    const v = volume[i]!;
+    const t = ts[i]!;
+    // all finite, positive, consistent: the common case, one branch
+    if (o > 0 && h < Infinity && l > 0 && h >= l && o >= l && o <= h && c >= l && c <= h && v >= 0 && v < Infinity && !(t > nowMs)) {
+      ok[m++] = i;
+      continue;
+    }
+    const [reason, detail] = rejectReason(o, h, l, c, v, t, nowMs);
+    quarantined.push({ line: lines[i]!, raw: raw(i), reason, detail });
+  }
+  return m;
+}
+
+function rejectReason(o: number, h: number, l: number, c: number, v: number, t: number, nowMs: number): [QuarantineReason, string] {
+  if (!Number.isFinite(o) || !Number.isFinite(h) || !Number.isFinite(l) || !Number.isFinite(c)) return ["non_finite_price", `prices must be finite numbers: open=${o} high=${h} low=${l} close=${c}`];
+  if (!(o > 0 && h > 0 && l > 0 && c > 0)) return ["non_positive_price", `prices must be positive: open=${o} high=${h} low=${l} close=${c}`];
+  if (h < l) return ["high_below_low", `high ${h} is below low ${l}`];
+  if (o < l || o > h) return ["open_outside_range", `open ${o} is outside [low ${l}, high ${h}]`];
+  if (c < l || c > h) return ["close_outside_range", `close ${c} is outside [low ${l}, high ${h}]`];
+  if (!Number.isFinite(v) || v < 0) return ["negative_volume", `volume must be zero or more, got ${v}`];
+  return ["future_timestamp", `timestamp ${new Date(t).toISOString()} is in the future`];
+}
+
+function flagRows(bars: BarColumns, order: Int32Array, opts: FirewallOptions, jumps: JumpDetector): Uint8Array {
+  const { ts, open, high, low, close, volume } = bars;
   const flags = new Uint8Array(order.length);
   const inv = opts.tickSize > 0 ? 1 / opts.tickSize : 0;
-  const offTick = (p: number) => {
-    const q = p * inv;
-    return Math.abs(q - Math.round(q)) > 1e-6;
-  };
   const cal = opts.calendar;
+  const daily = opts.daily;
+  // memo of the last open session [sStart, sEnd): most bars fall inside it
+  let sStart = Infinity;
+  let sEnd = -Infinity;
   for (let k = 0; k < order.length; k++) {
     const i = order[k]!;
     let f = 0;
     if (volume[i] === 0) f |= FLAGS.zero_volume;
-    if (inv > 0 && (offTick(open[i]!) || offTick(high[i]!) || offTick(low[i]!) || offTick(close[i]!))) f |= FLAGS.off_tick;
+    if (inv > 0) {
+      const q1 = open[i]! * inv, q2 = high[i]! * inv, q3 = low[i]! * inv, q4 = close[i]! * inv;
+      if (Math.abs(q1 - Math.round(q1)) > 1e-6 || Math.abs(q2 - Math.round(q2)) > 1e-6 || Math.abs(q3 - Math.round(q3)) > 1e-6 || Math.abs(q4 - Math.round(q4)) > 1e-6) f |= FLAGS.off_tick;
+    }
     if (jumps.push(close[i]!)) f |= FLAGS.price_jump;
     const t = ts[i]!;
-    const inSession = opts.daily ? cal.tradingDay(t) === t : cal.isOpen(t);
+    let inSession: boolean;
+    if (daily) inSession = cal.tradingDay(t) === t;
+    else if (t >= sStart && t < sEnd) inSession = true;
+    else {
+      const s = cal.sessionOf(t);
+      inSession = s !== undefined;
+      if (s) {
+        sStart = s.start;
+        sEnd = s.end;
+      }
+    }
     if (!inSession) f |= FLAGS.outside_session;
     flags[k] = f;
   }
-  return { order, flags, quarantined, identity: sorted && m === n };
+  return flags;
 }
 
 export function flagCounts(flags: Uint8Array, into: Record<string, number>): number {
