@@ -28,12 +28,17 @@ export interface ReplayTickData { replayId: string; symbol: string; ts: number; 
 export interface ReplayStateData { replayId: string; state: string; symbol: string; timeframe: string; position: number; total: number; currentTs: number | null; speed: number | "max" }
 export interface ImportProgressData { uploadId: string; symbol: string; timeframe: string; fileName: string; bytesRead: number; totalBytes: number | null; rowsRead: number; stored: number; quarantined: number; done: boolean; error: string | null }
 
+export interface BacktestProgressData { runId: string; strategy: string; symbol: string; timeframe: string; done: number; total: number; status: "running" | "done" | "failed" | "cancelled"; error: string | null; finalValue: number | null; fills: number | null }
+export interface OptimizeProgressData { optimizationId: string; kind: string; done: number; total: number; status: "running" | "done" | "failed" | "cancelled"; error: string | null; best: { params: Record<string, unknown>; objective: number } | null }
+
 export type EngineEventPayload =
   | { type: "heartbeat"; data: HeartbeatData }
   | { type: "replay.bar"; data: ReplayBarData }
   | { type: "replay.tick"; data: ReplayTickData }
   | { type: "replay.state"; data: ReplayStateData }
-  | { type: "import.progress"; data: ImportProgressData };
+  | { type: "import.progress"; data: ImportProgressData }
+  | { type: "backtest.progress"; data: BacktestProgressData }
+  | { type: "optimize.progress"; data: OptimizeProgressData };
 
 export type EngineEvent = EngineEventPayload & { id: number; ts: string };
 

@@ -13,6 +13,7 @@ import { loadEnvOrExit, redactUrl, resolveSecret } from "./runtime/env";
 import { createLogger } from "./runtime/logger";
 import { importRoute } from "./import-service";
 import { ReplayService } from "./replay-service";
+import { BacktestService } from "./backtest-service";
 import { createEngineServer } from "./server";
 import { ensureBuiltinInstruments } from "./store/instruments";
 import { openSql } from "./store/sql";
@@ -31,11 +32,12 @@ async function main(): Promise<void> {
   const sql = openSql(env.databaseUrl);
   await ensureBuiltinInstruments(sql);
   const replay = new ReplayService(sql, bus);
+  const backtests = new BacktestService(sql, bus, logger);
   const { server, closeStreams } = createEngineServer({
     bus,
     secret,
     logger,
-    extraCommands: (body) => replay.handle(body),
+    extraCommands: async (body) => (await replay.handle(body)) ?? (await backtests.handle(body)),
     routes: { "POST /import": importRoute(env.databaseUrl, bus, logger) },
   });
   server.requestTimeout = 60 * 60 * 1000; // multi-GB uploads stream through POST /import

@@ -76,6 +76,7 @@ export class Account {
     this.instrument = instrument;
     this.grid = new TickGrid(instrument.tickSize);
     this.initialCash = initialCash;
+    this.cashNow = initialCash;
     this.tickValue = instrument.tickSize > 0 ? Number((instrument.tickSize * instrument.pointValue).toPrecision(15)) : instrument.pointValue;
   }
 
@@ -85,9 +86,11 @@ export class Account {
   get commissions(): number {
     return this.commissionSum.value;
   }
+  /** Cached: initial cash + realized P&L - commissions, refreshed on every fill. */
   get cash(): number {
-    return this.initialCash + this.realizedPnl - this.commissions;
+    return this.cashNow;
   }
+  private cashNow: number;
   /** Average entry price of the open position (0 when flat). */
   get avgPrice(): number {
     if (this.qty === 0) return 0;
@@ -194,6 +197,7 @@ export class Account {
       this.tradeEntryNotional += Math.abs(remaining) * price;
       this.tradeCommission += commission;
     }
+    this.cashNow = this.initialCash + this.realizedTicks.value * this.tickValue - this.commissionSum.value;
     return { realized, closed };
   }
 }

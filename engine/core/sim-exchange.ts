@@ -46,6 +46,7 @@ export interface SimExchangeOptions {
 export type OrderEventListener = (ev: OrderEvent) => void;
 
 const DAY = 86_400_000;
+const EMPTY: Order[] = [];
 
 export class SimExchange implements ExecutionClient {
   readonly account: Account;
@@ -94,7 +95,7 @@ export class SimExchange implements ExecutionClient {
   }
 
   private emit(ev: OrderEvent): void {
-    this.listener?.(ev);
+    this.listener!(ev);
   }
 
   // ------------------------------------------------------------------ orders
@@ -142,7 +143,7 @@ export class SimExchange implements ExecutionClient {
   private deny(o: Order, reason: DenyReason, message: string): Order {
     o.denyReason = reason;
     transition(o, "denied");
-    this.emit({ type: "Denied", ts: this.clock.now(), order: { ...o }, reason, message });
+    if (this.listener) this.emit({ type: "Denied", ts: this.clock.now(), order: { ...o }, reason, message });
     return o;
   }
 
@@ -159,7 +160,7 @@ export class SimExchange implements ExecutionClient {
   private accept(o: Order): void {
     transition(o, "accepted");
     if (o.tif === "DAY") o.expiresAt = this.sessionEnd(this.clock.now());
-    this.emit({ type: "Accepted", ts: this.clock.now(), order: { ...o } });
+    if (this.listener) this.emit({ type: "Accepted", ts: this.clock.now(), order: { ...o } });
   }
 
   submit(req: OrderRequest): Order {
@@ -173,7 +174,7 @@ export class SimExchange implements ExecutionClient {
     if (Number.isFinite(o.stopPrice) && o.stopPrice > 0) o.stopPrice = this.grid.adverse(o.stopPrice, o.side);
     this.orders.set(o.id, o);
     if (o.clientId !== undefined) this.byClientId.set(o.clientId, o);
-    this.emit({ type: "Submitted", ts: this.clock.now(), order: { ...o } });
+    if (this.listener) this.emit({ type: "Submitted", ts: this.clock.now(), order: { ...o } });
     const bad = this.validate(o);
     if (bad) return this.deny(o, bad[0], bad[1]);
     if (o.reduceOnly) {
@@ -199,7 +200,7 @@ export class SimExchange implements ExecutionClient {
       x.parentId = entry.id;
       x.dormant = true;
       this.orders.set(x.id, x);
-      this.emit({ type: "Submitted", ts: this.clock.now(), order: { ...x } });
+      if (this.listener) this.emit({ type: "Submitted", ts: this.clock.now(), order: { ...x } });
     }
     sl.ocoId = tp.id;
     tp.ocoId = sl.id;
@@ -241,7 +242,7 @@ export class SimExchange implements ExecutionClient {
   private cancelOrder(o: Order, reason: string): void {
     transition(o, "cancelled");
     this.removeWorking(o);
-    this.emit({ type: "Cancelled", ts: this.clock.now(), order: { ...o }, reason });
+    if (this.listener) this.emit({ type: "Cancelled", ts: this.clock.now(), order: { ...o }, reason });
     // an entry that dies unfilled takes its dormant exits with it
     if (o.filledQty === 0) for (const x of this.childrenOf(o.id)) if (isWorking(x)) this.cancelOrder(x, "parent " + reason);
   }
@@ -292,9 +293,9 @@ export class SimExchange implements ExecutionClient {
     const done = o.filledQty >= o.qty - 1e-12 || (o.reduceOnly && a.qty === 0);
     transition(o, done ? "filled" : "partially_filled");
     if (done) this.removeWorking(o);
-    this.emit({ type: done ? "Filled" : "PartiallyFilled", ts, order: { ...o }, fill });
+    if (this.listener) this.emit({ type: done ? "Filled" : "PartiallyFilled", ts, order: { ...o }, fill });
     // bracket bookkeeping
-    for (const x of this.childrenOf(o.id)) {
+    if (this.working.length) for (const x of this.childrenOf(o.id)) {
       x.dormant = false;
       x.qty = o.filledQty;
     }
@@ -355,6 +356,13 @@ export class SimExchange implements ExecutionClient {
   }
 
   private atOpen = false;
+  private readonly intrabar = new Set<number>();
+  private readonly seen = new Set<number>();
+
+  private hasChildren(id: number): boolean {
+    for (const w of this.working) if (w.parentId === id) return true;
+    return false;
+  }
 
   private limitPrice(ord: Order, o: number, h: number, l: number): number {
     const lim = ord.limitPrice;
@@ -382,20 +390,33 @@ export class SimExchange implements ExecutionClient {
       this.lastPrice = c;
       return;
     }
+    // fast path: one plain market order (the common case for bar strategies)
+    if (this.working.length === 1) {
+      const only = this.working[0]!;
+      if (only.type === "market" && only.activeFrom <= seq && !only.dormant && only.ocoId === 0 && only.tif !== "DAY" && !this.hasChildren(only.id)) {
+        this.atOpen = true;
+        this.fillOnBar(only, o, true, ts, h, l, v, this.intrabar, EMPTY);
+        if (only.tif === "IOC" && isWorking(only)) this.cancelOrder(only, "IOC");
+        this.lastPrice = c;
+        return;
+      }
+    }
     const list = this.working.slice();
     // expiries first
     for (const ord of list) {
       if (ord.tif === "DAY" && ts >= ord.expiresAt && isWorking(ord)) {
         transition(ord, "expired");
         this.removeWorking(ord);
-        this.emit({ type: "Expired", ts, order: { ...ord } });
+        if (this.listener) this.emit({ type: "Expired", ts, order: { ...ord } });
       }
     }
     // market orders first, then the rest in submission order; exits activated by an entry's fill are
     // appended so they are seen on this same bar
     const queue = this.working.filter((x) => x.type === "market").concat(this.working.filter((x) => x.type !== "market"));
-    const entryFilledIntrabar = new Set<number>();
-    const seen = new Set<number>();
+    const entryFilledIntrabar = this.intrabar;
+    const seen = this.seen;
+    entryFilledIntrabar.clear();
+    seen.clear();
     for (let qi = 0; qi < queue.length; qi++) {
       const ord = queue[qi]!;
       if (seen.has(ord.id)) continue;
@@ -438,7 +459,7 @@ export class SimExchange implements ExecutionClient {
     }
     const qty = this.cap(ord, v);
     if (qty <= 0) return;
-    const children = this.childrenOf(ord.id);
+    const children = this.working.length > 1 ? this.childrenOf(ord.id) : EMPTY;
     this.doFill(ord, qty, price, Math.abs(price - base), ts);
     if (children.length) {
       if (!atOpen) intrabar.add(ord.id);
@@ -461,7 +482,7 @@ export class SimExchange implements ExecutionClient {
       if (ord.tif === "DAY" && ts >= ord.expiresAt && isWorking(ord)) {
         transition(ord, "expired");
         this.removeWorking(ord);
-        this.emit({ type: "Expired", ts, order: { ...ord } });
+        if (this.listener) this.emit({ type: "Expired", ts, order: { ...ord } });
       }
     }
     for (const ord of this.working.slice()) {

@@ -2,6 +2,7 @@ import { createCallerFactory, createTRPCRouter } from "@/server/api/trpc";
 import { engineRouter } from "@/server/api/routers/engine";
 import { healthRouter } from "@/server/api/routers/health";
 import { marketRouter } from "@/server/api/routers/market";
+import { backtestRouter } from "@/server/api/routers/backtest";
 import { usersRouter } from "@/server/api/routers/users";
 
 export const appRouter = createTRPCRouter({
@@ -9,6 +10,7 @@ export const appRouter = createTRPCRouter({
   users: usersRouter,
   engine: engineRouter,
   market: marketRouter,
+  backtest: backtestRouter,
 });
 
 export type AppRouter = typeof appRouter;
