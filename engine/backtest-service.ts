@@ -49,6 +49,8 @@ export class BacktestService {
     private readonly sql: Sql,
     private readonly bus: EventBus,
     private readonly logger: Logger,
+    /** Data, instrument and builder lookups; defaults to the database. */
+    private readonly deps: RunnerDeps = runnerDeps(sql),
   ) {}
 
   async handle(body: unknown): Promise<{ status: number; body: unknown } | undefined> {
@@ -66,7 +68,7 @@ export class BacktestService {
     if (cfg?.data?.kind === "csv") return { status: 400, body: { error: "data: files are for the CLI; import the file on Markets and backtest the stored series", field: "data" } };
     let prepared: PreparedBacktest;
     try {
-      prepared = await prepareBacktest(cmd.config, runnerDeps(this.sql));
+      prepared = await prepareBacktest(cmd.config, this.deps);
     } catch (e) {
       if (e instanceof BacktestInputError) return { status: 400, body: { error: e.message, field: e.field } };
       throw e;

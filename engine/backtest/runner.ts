@@ -57,7 +57,7 @@ export class BacktestInputError extends Error {
     readonly field: string,
     message: string,
   ) {
-    super(message);
+    super(message.startsWith(`${field}:`) ? message : `${field}: ${message}`);
     this.name = "BacktestInputError";
   }
 }
@@ -279,7 +279,10 @@ export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Pr
     dataInfo = { source: `series:${symbol}:${timeframe}` };
   }
   inst = instrumentDefault ? coreInstrument(instrumentDefault) : { ...UNIT_INSTRUMENT };
-  if (bars.length === 0) throw new BacktestInputError("data", "the data holds no valid bars");
+  if (bars.length === 0) {
+    if (cfg.from !== undefined || cfg.to !== undefined) throw new BacktestInputError(cfg.from !== undefined ? "from" : "to", `no bars between ${cfg.from !== undefined ? iso(cfg.from) : "the start"} and ${cfg.to !== undefined ? iso(cfg.to) : "the end"}`);
+    throw new BacktestInputError("data", "the data holds no valid bars");
+  }
   const [from, to] = indexRange(bars.ts, bars.length, cfg.from, cfg.to);
   if (to <= from) {
     throw new BacktestInputError(cfg.from !== undefined ? "from" : "to", `no bars between ${cfg.from !== undefined ? iso(cfg.from) : "the start"} and ${cfg.to !== undefined ? iso(cfg.to) : "the end"} (data spans ${iso(bars.ts[0]!)} to ${iso(bars.ts[bars.length - 1]!)})`);
