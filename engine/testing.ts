@@ -11,7 +11,7 @@ export function heartbeat(n: number): HeartbeatData {
   return { pid: process.pid, startedAt: new Date(0).toISOString(), uptimeS: n, cpuPct: 1, cores: 2, rssBytes: 1e6, heapUsedBytes: 1e5, heapTotalBytes: 2e5, loopLagP99Ms: 0.1 };
 }
 
-export async function startTestEngine(opts: { bus?: EventBus; port?: number } = {}) {
+export async function startTestEngine(opts: { bus?: EventBus; port?: number; extraCommands?: Parameters<typeof createEngineServer>[0]["extraCommands"] } = {}) {
   const bus = opts.bus ?? new EventBus(64, 1);
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -21,7 +21,7 @@ export async function startTestEngine(opts: { bus?: EventBus; port?: number } = 
     },
   });
   const logger = pino({ level: "info" }, sink);
-  const engine = createEngineServer({ bus, secret: TEST_SECRET, logger, keepAliveMs: 60_000 });
+  const engine = createEngineServer({ bus, secret: TEST_SECRET, logger, keepAliveMs: 60_000, extraCommands: opts.extraCommands });
   await new Promise<void>((resolve) => engine.server.listen(opts.port ?? 0, "127.0.0.1", resolve));
   const port = (engine.server.address() as AddressInfo).port;
   return {
