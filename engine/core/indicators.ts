@@ -17,8 +17,9 @@
  *   all-or-nothing (as TA-Lib's and backtrader's minimum period): e.g. MACD's
  *   line is NaN until its signal line exists, so a strategy never sees a
  *   partially defined indicator.
- * - `read(name)` reads an output by name (names in INDICATOR_OUTPUTS; the same
- *   names are getters, e.g. `macd.signal`, `bb.upper`, `adx.plusDI`).
+ * - `read(name)` reads an output by name (names in INDICATOR_OUTPUTS). On
+ *   multi-output indicators the same names are getters, e.g. `macd.signal`,
+ *   `bb.upper`, `adx.plusDI`.
  * - `reset()` returns the indicator to its freshly constructed state.
  *
  * Arithmetic follows backtrader (which the engine's backtests are checked
@@ -138,7 +139,8 @@ export const INDICATOR_DEFAULTS: { readonly [K in IndicatorKind]: IndicatorSpecO
 /** Largest accepted period (ring buffers are allocated up front). */
 export const MAX_PERIOD = 1_000_000;
 
-type ParamRule = { readonly name: string; readonly type: "int" | "number"; readonly min: number };
+/** One numeric spec field: integers (periods) or finite numbers (multipliers), with a lower bound. */
+export type ParamRule = { readonly name: string; readonly type: "int" | "number"; readonly min: number };
 
 /** Parameters per kind, in spec order. */
 export const INDICATOR_PARAMS: { readonly [K in IndicatorKind]: readonly ParamRule[] } = {
@@ -890,7 +892,7 @@ export class ATR implements BarIndicator {
     this.s = new SeededSmoothing(period, 1 / period);
   }
 
-  update(high: number, low: number, close: number): number {
+  update(high: number, low: number, close: number, _volume?: number): number {
     const pc = this.prevClose;
     this.prevClose = close;
     if (++this.n === 1) return NaN;
@@ -958,7 +960,7 @@ export class Stochastic implements BarIndicator {
     this.dSma = new SMA(dPeriod);
   }
 
-  update(high: number, low: number, close: number): number {
+  update(high: number, low: number, close: number, _volume?: number): number {
     const hh = this.hh.push(high);
     const ll = this.ll.push(low);
     if (++this.n < this.period) return NaN;
@@ -1005,9 +1007,11 @@ export class Stochastic implements BarIndicator {
  * with typical = (high + low + close) / 3, accumulated from the start of the
  * session. Anchor either by calling reset() at each session start, or by
  * passing a session key (e.g. the trading day) as the 5th argument: when it
- * differs from the previous bar's key the sums restart with this bar. Sums are
- * double-double (exact products), so long sessions do not drift. NaN until the
- * session has traded volume (warmup = 0: the first bar with volume > 0 is valid).
+ * differs from the previous bar's key the sums restart with this bar (a bar
+ * without a key stays in the current session). Sums are double-double (exact
+ * products), so long sessions do not drift. NaN until the session has traded
+ * volume (warmup = 0: the first bar with volume > 0 is valid). Volume is
+ * required: a bar without one makes the session's VWAP NaN.
  */
 export class VWAP implements BarIndicator {
   readonly kind = "vwap" as const;
@@ -1098,7 +1102,7 @@ export class ADX implements BarIndicator {
     this.dxS = new SeededSmoothing(period, alpha);
   }
 
-  update(high: number, low: number, close: number): number {
+  update(high: number, low: number, close: number, _volume?: number): number {
     const ph = this.prevHigh;
     const pl = this.prevLow;
     const pc = this.prevClose;
@@ -1239,7 +1243,7 @@ export class Donchian implements BarIndicator {
     this.ll = new MonotonicWindow(period, false);
   }
 
-  update(high: number, low: number): number {
+  update(high: number, low: number, _close?: number, _volume?: number): number {
     const u = this.hh.push(high);
     const l = this.ll.push(low);
     if (++this.n < this.period) return NaN;
