@@ -64,7 +64,7 @@ function grow(a: Float64Array, n: number, keep: number): Float64Array {
  * Parse + screen a byte stream into columns. `bytesHint` (the stream's size)
  * sizes the columns once from the first batch's bytes per row.
  */
-export async function collectBars(source: AsyncIterable<Uint8Array>, opts: CsvBarsOptions, bytesHint: number, into?: Collected["cols"]): Promise<Collected> {
+export async function collectBars(source: AsyncIterable<Uint8Array>, opts: CsvBarsOptions, bytesHint: number, into?: Collected["cols"], onChunkReleased?: (chunk: Buffer) => void): Promise<Collected> {
   let cap = into ? into[0].length : 1 << 16;
   let cols = into ?? ([0, 0, 0, 0, 0, 0].map(() => new Float64Array(cap)) as Collected["cols"]);
   let n = 0;
@@ -74,7 +74,7 @@ export async function collectBars(source: AsyncIterable<Uint8Array>, opts: CsvBa
   const samples: QuarantinedRow[] = [];
   let sorted = true;
   let sized = into !== undefined;
-  for await (const s of screenedBars(source, { timeZone: opts.timeZone }, { tickSize: opts.tickSize, calendar: opts.calendar, nowMs: opts.nowMs ?? Date.now(), daily: false })) {
+  for await (const s of screenedBars(source, { timeZone: opts.timeZone, reuseBatches: true, onChunkReleased }, { tickSize: opts.tickSize, calendar: opts.calendar, nowMs: opts.nowMs ?? Date.now(), daily: false })) {
     rowsRead += s.rowsRead;
     for (const q of s.quarantined) {
       quarantined++;
@@ -104,6 +104,38 @@ export async function collectBars(source: AsyncIterable<Uint8Array>, opts: CsvBa
     n += m;
   }
   return { cols, n, rowsRead, quarantined, reasons, samples, sorted };
+}
+
+const CHUNK = 1 << 20;
+
+/**
+ * A byte range of a file as chunks read into a small pool of reused buffers:
+ * the parser hands a chunk back (release) once no batch refers to it, so a
+ * 1M-row file does not leave ~50 MB of read buffers behind for the GC.
+ */
+export function pooledFileReader(path: string, start = 0, end = Infinity): { chunks: AsyncIterable<Uint8Array>; release: (chunk: Buffer) => void } {
+  const pool: Buffer[] = [];
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    const { open } = await import("node:fs/promises");
+    const fh = await open(path, "r");
+    try {
+      for (let pos = start; pos < end; ) {
+        const buf = pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+        const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
+        if (bytesRead <= 0) break;
+        pos += bytesRead;
+        yield bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+  return {
+    chunks: chunks(),
+    release: (chunk) => {
+      if (chunk.byteOffset === 0 && chunk.buffer.byteLength === CHUNK && pool.length < 8) pool.push(Buffer.from(chunk.buffer));
+    },
+  };
 }
 
 /** End of the header line (first non-blank line), and the first line break at or after the middle. */
@@ -171,7 +203,8 @@ async function collectParallel(path: string, size: number, opts: CsvBarsOptions)
   fromWorker.catch(() => {});
   let first: Collected;
   try {
-    first = await collectBars(createReadStream(path, { start: 0, end: split - 1, highWaterMark: 1 << 20 }), { ...opts, nowMs }, split);
+    const r = pooledFileReader(path, 0, split);
+    first = await collectBars(r.chunks, { ...opts, nowMs }, split, undefined, r.release);
   } catch (e) {
     await worker.terminate();
     throw e;
@@ -205,8 +238,11 @@ export async function readCsvBars(path: string, opts: CsvBarsOptions): Promise<C
   let c: Collected | null = null;
   if (!gz && size >= PARALLEL_MIN_BYTES && opts.parallel === true) c = await collectParallel(path, size, opts);
   if (!c) {
-    const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-    c = await collectBars(gz ? raw.pipe(createGunzip()) : raw, opts, size);
+    if (gz) c = await collectBars(createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip()), opts, 0);
+    else {
+      const r = pooledFileReader(path);
+      c = await collectBars(r.chunks, opts, size, undefined, r.release);
+    }
   }
   const [ts, open, high, low, close, volume] = c.cols;
   let quarantined = c.quarantined;

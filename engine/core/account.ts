@@ -113,8 +113,14 @@ export class Account {
     return 0;
   }
 
-  /** Apply a fill. `bar` is the index of the bar (or tick) it happened on, for trade durations. */
-  fill(side: Side, qty: number, price: number, commission: number, ts: number, bar: number): FillResult {
+  /** The round trip closed by the last fill, if it closed one. */
+  lastClosed: Trade | null = null;
+
+  /**
+   * Apply a fill; returns its realized P&L (before commission). `bar` is the
+   * index of the bar (or tick) it happened on, for trade durations.
+   */
+  fill(side: Side, qty: number, price: number, commission: number, ts: number, bar: number): number {
     const signed = side === "buy" ? qty : -qty;
     const ticks = this.instrument.tickSize > 0 ? this.grid.ticks(price) : price;
     this.commissionSum.add(commission);
@@ -198,6 +204,7 @@ export class Account {
       this.tradeCommission += commission;
     }
     this.cashNow = this.initialCash + this.realizedTicks.value * this.tickValue - this.commissionSum.value;
-    return { realized, closed };
+    this.lastClosed = closed;
+    return realized;
   }
 }

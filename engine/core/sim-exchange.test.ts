@@ -227,9 +227,9 @@ describe("account", () => {
     a.fill("buy", 2, 101, 0, 2, 2);
     expect(a.avgPrice).toBe(100.5);
     expect(a.unrealized(102)).toBe((102 - 100.5) * 4 * 20);
-    const r = a.fill("sell", 6, 103, 0, 3, 3); // closes 4, opens short 2
-    expect(r.realized).toBe(((103 - 100) * 2 + (103 - 101) * 2) * 20);
-    expect(r.closed).toMatchObject({ side: "long", qty: 4, entryPrice: 100.5, exitPrice: 103 });
+    const realized = a.fill("sell", 6, 103, 0, 3, 3); // closes 4, opens short 2
+    expect(realized).toBe(((103 - 100) * 2 + (103 - 101) * 2) * 20);
+    expect(a.lastClosed).toMatchObject({ side: "long", qty: 4, entryPrice: 100.5, exitPrice: 103 });
     expect(a.qty).toBe(-2);
     expect(a.avgPrice).toBe(103);
     a.fill("buy", 2, 104, 0, 4, 4);

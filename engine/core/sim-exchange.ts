@@ -60,7 +60,11 @@ export class SimExchange implements ExecutionClient {
   private readonly sessionEnd: (ts: number) => number;
 
   private nextId = 1;
+  /** Working orders and the most recent finished ones (bounded: a long backtest places millions). */
   private readonly orders = new Map<number, Order>();
+  private readonly finished: number[] = [];
+  private finishedHead = 0;
+  static readonly KEEP_FINISHED = 4096;
   private readonly byClientId = new Map<string, Order>();
   /** Working orders in submission order. */
   private working: Order[] = [];
@@ -143,6 +147,7 @@ export class SimExchange implements ExecutionClient {
   private deny(o: Order, reason: DenyReason, message: string): Order {
     o.denyReason = reason;
     transition(o, "denied");
+    this.retire(o.id);
     if (this.listener) this.emit({ type: "Denied", ts: this.clock.now(), order: { ...o }, reason, message });
     return o;
   }
@@ -256,6 +261,25 @@ export class SimExchange implements ExecutionClient {
   private removeWorking(o: Order): void {
     const i = this.working.indexOf(o);
     if (i >= 0) this.working.splice(i, 1);
+    this.retire(o.id);
+  }
+
+  /** Forget the oldest finished orders beyond KEEP_FINISHED. */
+  private retire(id: number): void {
+    const keep = SimExchange.KEEP_FINISHED;
+    this.finished.push(id);
+    if (this.finished.length - this.finishedHead > keep) {
+      const old = this.finished[this.finishedHead++]!;
+      const o = this.orders.get(old);
+      if (o && !isWorking(o)) {
+        this.orders.delete(old);
+        if (o.clientId !== undefined && this.byClientId.get(o.clientId) === o) this.byClientId.delete(o.clientId);
+      }
+      if (this.finishedHead > keep) {
+        this.finished.splice(0, this.finishedHead);
+        this.finishedHead = 0;
+      }
+    }
   }
 
   openOrders(): readonly Order[] {
@@ -287,13 +311,14 @@ export class SimExchange implements ExecutionClient {
     const prevFilled = o.filledQty;
     o.filledQty = prevFilled + qty;
     o.avgFillPrice = (o.avgFillPrice * prevFilled + price * qty) / o.filledQty;
-    const fill: Fill = { orderId: o.id, ts, side: o.side, qty, price, commission, slippage: slip, realizedPnl: res.realized, tag: o.tag };
     this.fillCount++;
-    if (this.recordFills) this.fills.push(fill);
+    // no Fill object when nobody reads it (RL and sweeps run millions of fills)
+    const fill: Fill | null = this.recordFills || this.listener ? { orderId: o.id, ts, side: o.side, qty, price, commission, slippage: slip, realizedPnl: res, tag: o.tag } : null;
+    if (this.recordFills) this.fills.push(fill!);
     const done = o.filledQty >= o.qty - 1e-12 || (o.reduceOnly && a.qty === 0);
     transition(o, done ? "filled" : "partially_filled");
     if (done) this.removeWorking(o);
-    if (this.listener) this.emit({ type: done ? "Filled" : "PartiallyFilled", ts, order: { ...o }, fill });
+    if (this.listener) this.emit({ type: done ? "Filled" : "PartiallyFilled", ts, order: { ...o }, fill: fill! });
     // bracket bookkeeping
     if (this.working.length) for (const x of this.childrenOf(o.id)) {
       x.dormant = false;

@@ -48,6 +48,17 @@ export interface ParseOptions {
   kind?: CsvKind;
   /** Maximum rows (parsed + rejected) per batch; default 65536. */
   batchRows?: number;
+  /**
+   * Reuse the arrays of returned batches: a batch is then valid only until the
+   * next push()/end() call. For consumers that copy each batch out at once
+   * (it saves allocating and collecting a batch per 64k rows).
+   */
+  reuseBatches?: boolean;
+  /**
+   * With reuseBatches: called once a chunk passed to push() is referenced by
+   * no batch any more, so the caller may read the next chunk into it.
+   */
+  onChunkReleased?: (chunk: Buffer) => void;
 }
 
 export interface RejectedRow {
@@ -930,12 +941,12 @@ const K_TRADES = 2;
 
 class BatchBuilder {
   n = 0;
-  readonly rejected: RejectedRow[] = [];
+  rejected: RejectedRow[] = [];
   readonly lines: Int32Array;
   readonly rowBuf: Int32Array;
   readonly rowStart: Int32Array;
   readonly rowEnd: Int32Array;
-  readonly bufs: Buffer[] = [];
+  bufs: Buffer[] = [];
   /** ts first, then the numeric columns in the kind's order. */
   readonly cols: Float64Array[];
   readonly side: Int8Array | null;
@@ -1003,6 +1014,7 @@ export class CsvStreamParser {
   /** Feed the next chunk of the file. Returns the batches it completed. */
   push(chunk: Uint8Array): ParsedBatch[] {
     if (this.ended) throw new Error("CsvStreamParser: push after end");
+    this.recycle();
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const len = buf.length;
     const before = this.totalIn;
@@ -1014,12 +1026,14 @@ export class CsvStreamParser {
       if (nl < 0) {
         this.pending.push(buf);
         this.pendingLen += len;
+        this.holdPending(buf);
         return this.take();
       }
       this.pending.push(buf.subarray(0, nl + 1));
       const line = Buffer.concat(this.pending, this.pendingLen + nl + 1);
       this.pending = [];
       this.pendingLen = 0;
+      this.dropPending();
       this.process(line, 0, line.length, before + nl + 1 - line.length);
       pos = nl + 1;
     }
@@ -1031,6 +1045,7 @@ export class CsvStreamParser {
     if (pos < len) {
       this.pending.push(buf.subarray(pos));
       this.pendingLen += len - pos;
+      this.holdPending(buf);
     }
     return this.take();
   }
@@ -1038,11 +1053,13 @@ export class CsvStreamParser {
   /** End of input: parses a last line without line ending and flushes the last batch. */
   end(): ParsedBatch[] {
     if (this.ended) return this.take();
+    this.recycle();
     this.ended = true;
     if (this.pendingLen > 0) {
       const line = Buffer.concat(this.pending, this.pendingLen);
       this.pending = [];
       this.pendingLen = 0;
+      this.dropPending();
       this.process(line, 0, line.length, this.totalIn - line.length);
     }
     if (!this.layout) throw new CsvFormatError("empty file: no header line");
@@ -1100,8 +1117,61 @@ export class CsvStreamParser {
   }
 
   private newBatch(): BatchBuilder {
+    const spare = this.spare.pop();
+    if (spare) {
+      spare.n = 0;
+      spare.rejected = [];
+      spare.bufs = [];
+      return spare;
+    }
     const nCols = this.kindCode === K_BARS ? 6 : 3;
     return new BatchBuilder(this.cap, nCols, this.kindCode === K_TRADES);
+  }
+
+  /** Batches handed out since the last push (reusable from the next one when reuseBatches). */
+  private handedOut: BatchBuilder[] = [];
+  private spare: BatchBuilder[] = [];
+
+  private recycle(): void {
+    if (!this.opts.reuseBatches || this.handedOut.length === 0) return;
+    for (const b of this.handedOut) {
+      this.spare.push(b);
+      this.release(b.bufs);
+    }
+    this.handedOut = [];
+  }
+
+  /** References to each pushed chunk from batches (only tracked with onChunkReleased). */
+  private readonly refs = new Map<Buffer, number>();
+
+  private pendingChunks: Buffer[] = [];
+  private holdPending(buf: Buffer): void {
+    if (!this.opts.onChunkReleased) return;
+    this.retain(buf);
+    this.pendingChunks.push(buf);
+  }
+  private dropPending(): void {
+    if (this.pendingChunks.length === 0) return;
+    const held = this.pendingChunks;
+    this.pendingChunks = [];
+    this.release(held);
+  }
+
+  private retain(buf: Buffer): void {
+    if (this.opts.onChunkReleased) this.refs.set(buf, (this.refs.get(buf) ?? 0) + 1);
+  }
+
+  private release(bufs: Buffer[]): void {
+    const cb = this.opts.onChunkReleased;
+    if (!cb) return;
+    for (const buf of bufs) {
+      const n = (this.refs.get(buf) ?? 1) - 1;
+      if (n > 0) this.refs.set(buf, n);
+      else {
+        this.refs.delete(buf);
+        cb(buf);
+      }
+    }
   }
 
   private flush(bytesRead: number): void {
@@ -1132,6 +1202,7 @@ export class CsvStreamParser {
       out = { ...base, kind: "trades", length: n, ts: c[0]!, price: c[1]!, size: c[2]!, side: b.side!.subarray(0, n) };
     }
     this.out.push(out);
+    if (this.opts.reuseBatches) this.handedOut.push(b);
     this.batch = this.newBatch();
   }
 
@@ -1195,6 +1266,7 @@ export class CsvStreamParser {
     let b = this.batch!;
     let cols = b.cols;
     let bufIdx = b.bufs.push(buf) - 1;
+    this.retain(buf);
 
     // Fast path (every line in the region ends with \n, so scans cannot run off the buffer):
     // unquoted fields, plain decimals (-?digits[.digits], <= 15 digits) parsed in the same
@@ -1291,6 +1363,8 @@ export class CsvStreamParser {
             b = this.batch!;
             cols = b.cols;
             bufIdx = b.bufs.push(buf) - 1;
+        this.retain(buf);
+            this.retain(buf);
           }
           continue;
         }
@@ -1355,6 +1429,7 @@ export class CsvStreamParser {
         b = this.batch!;
         cols = b.cols;
         bufIdx = b.bufs.push(buf) - 1;
+        this.retain(buf);
       }
     }
     this.lineNo = lineNo;
