@@ -262,6 +262,7 @@ export class BacktestSession {
       const from = this.from;
       const end = Math.min(this.to, this.i + Math.max(0, Math.floor(Math.min(maxBars, 2 ** 52))));
       const withIndicators = registry.size > 0;
+      const closeOnly = withIndicators && registry.closeOnly;
       const acc = exchange.account;
       const onBar = strategy.onBar ? strategy.onBar.bind(strategy) : null;
       const every = this.opts.progressEvery ?? 65_536;
@@ -271,10 +272,13 @@ export class BacktestSession {
         const t = ts[i]!;
         const c = close[i]!;
         this.curTs = t;
-        clock.set(t);
-        exchange.processBar(i, t, open[i]!, high[i]!, low[i]!, c, volume[i]!);
+        if (exchange.hasWorkingOrders) {
+          clock.set(t);
+          exchange.processBar(i, t, open[i]!, high[i]!, low[i]!, c, volume[i]!);
+        } else exchange.idleBar(i, c);
         clock.set(t + barMs);
-        if (withIndicators) registry.update(open[i]!, high[i]!, low[i]!, c, volume[i]!);
+        if (closeOnly) registry.updateClose(c);
+        else if (withIndicators) registry.update(open[i]!, high[i]!, low[i]!, c, volume[i]!);
         data!.i = i;
         views.mark = c;
         if (onBar !== null) onBar(ctx);

@@ -98,6 +98,16 @@ export class IndicatorRegistry {
     return this.all.length;
   }
 
+  /** Every indicator reads only the close (the common case: a cheaper update). */
+  get closeOnly(): boolean {
+    return this.bars.length === 0 && this.tracked.length === 0 && this.single.every((h) => h.source === "close");
+  }
+
+  updateClose(c: number): void {
+    const s = this.single;
+    for (let k = 0; k < s.length; k++) (s[k]!.impl as SingleInput).update(c);
+  }
+
   update(o: number, h: number, l: number, c: number, v: number): void {
     const s = this.single;
     for (let k = 0; k < s.length; k++) {

@@ -98,6 +98,12 @@ export class SimExchange implements ExecutionClient {
     return this.working.length > 0;
   }
 
+  /** A bar with no working orders: only the bookkeeping processBar would do. */
+  idleBar(seq: number, close: number): void {
+    this.seq = seq;
+    this.lastPrice = close;
+  }
+
   private emit(ev: OrderEvent): void {
     this.listener!(ev);
   }
