@@ -72,8 +72,8 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
         await page.getByRole("button", { name: "Open menu" }).click();
         await page.screenshot({ path: join(ARTIFACTS, `${vp.name}-menu.png`) });
       }
-      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Backtests" }).click();
-      await page.waitForURL(/\/backtests$/);
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Training" }).click();
+      await page.waitForURL(/\/training$/);
       await page.getByText("Not built yet").waitFor();
       if (vp.width < 768) await page.getByRole("button", { name: "Open menu" }).click();
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
