@@ -1,11 +1,10 @@
-import { NotBuilt } from "@/app/_components/not-built";
+import { Suspense } from "react";
+import { BuilderView } from "./builder-view";
 
-export default function Page() {
+export default function BuilderPage() {
   return (
-    <NotBuilt
-      title="Strategy Builder"
-      summary="The strategy builder arrives with the trading-core issue."
-      planned={["Conditions on indicators and prices in AND/OR groups", "Long and short entries, exits, brackets", "Save and backtest a built strategy"]}
-    />
+    <Suspense fallback={<p className="text-sm text-dim">Loading the builder…</p>}>
+      <BuilderView />
+    </Suspense>
   );
 }

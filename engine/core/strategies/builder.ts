@@ -138,9 +138,32 @@ export class BuilderSpecError extends Error {
   }
 }
 
+type RawIssue = { code?: string; path: PropertyKey[]; message: string; errors?: RawIssue[][] };
+
+/**
+ * A rule item is a group or a condition; zod reports a bad one as a single
+ * "invalid union" issue. Pick the branch the item meant (a `combine` key
+ * makes it a group) so the errors name the exact field.
+ */
+function flattenIssues(issues: RawIssue[], input: unknown, base: PropertyKey[] = []): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  for (const i of issues) {
+    const path = [...base, ...i.path];
+    if (i.code === "invalid_union" && i.errors && i.errors.length === 2) {
+      let item: unknown = input;
+      for (const k of path) item = item && typeof item === "object" ? (item as Record<PropertyKey, unknown>)[k] : undefined;
+      const isGroup = !!item && typeof item === "object" && "combine" in item;
+      out.push(...flattenIssues(i.errors[isGroup ? 0 : 1]!, input, path));
+      continue;
+    }
+    out.push({ path: path.map(String).join("."), message: i.message });
+  }
+  return out;
+}
+
 export function validateBuilderSpec(input: unknown): BuilderSpec {
   const r = BuilderSpecSchema.safeParse(input);
-  if (!r.success) throw new BuilderSpecError(r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+  if (!r.success) throw new BuilderSpecError(flattenIssues(r.error.issues as unknown as RawIssue[], input));
   return r.data;
 }
 
