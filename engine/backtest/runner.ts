@@ -123,6 +123,8 @@ export interface BacktestReport {
     reasons?: Record<string, number>;
   };
   cash: number;
+  /** The costs the run actually used (the instrument's default commission when none was given). */
+  costs: { commission: CommissionModel; slippage: SlippageModel; sameBarPolicy: string };
   fills: number;
   finalValue: number;
   finalPosition: number;
@@ -392,6 +394,7 @@ export function buildReport(p: PreparedBacktest, result: BacktestResult, metrics
       ...p.dataInfo,
     },
     cash: p.config.cash,
+    costs: { commission: p.commission, slippage: p.config.slippage as SlippageModel, sameBarPolicy: p.config.sameBarPolicy },
     fills: result.fillCount,
     finalValue: result.finalValue,
     finalPosition: result.finalPosition,

@@ -64,7 +64,7 @@ export class SimExchange implements ExecutionClient {
   private readonly orders = new Map<number, Order>();
   private readonly finished: number[] = [];
   private finishedHead = 0;
-  static readonly KEEP_FINISHED = 4096;
+  static readonly KEEP_FINISHED = 256;
   private readonly byClientId = new Map<string, Order>();
   /** Working orders in submission order. */
   private working: Order[] = [];

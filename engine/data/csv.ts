@@ -727,6 +727,9 @@ function parseDatePart(b: Buffer, s: number, e: number): number {
 }
 
 /** One timestamp field. Returns TS_* with R_MS set, or TS_BAD with R_ERR. */
+let LAST_DATE_KEY = -1;
+let LAST_DAY_MS = 0;
+
 function parseTimestamp(b: Buffer, s: number, e: number): number {
   s = trimStart(b, s, e);
   e = trimEnd(b, s, e);
@@ -744,9 +747,18 @@ function parseTimestamp(b: Buffer, s: number, e: number): number {
       const h = d2(b, s + 11);
       const mi = d2(b, s + 14);
       const sec = d2(b, s + 17);
-      if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && sec >= 0 && sec < 60 && validDate(y, mo, d)) {
-        R_MS = days(y, mo, d) * DAY_MS + h * 3_600_000 + mi * 60_000 + sec * 1000;
-        return TS_LOCAL;
+      if (y >= 0 && mo >= 0 && d >= 0 && h >= 0 && h < 24 && mi >= 0 && mi < 60 && sec >= 0 && sec < 60) {
+        // consecutive rows mostly share the date: reuse its day number
+        const key = y * 10000 + mo * 100 + d;
+        if (key !== LAST_DATE_KEY && validDate(y, mo, d)) {
+          LAST_DATE_KEY = key;
+          LAST_DAY_MS = days(y, mo, d) * DAY_MS;
+        }
+        if (key === LAST_DATE_KEY) {
+          R_MS = LAST_DAY_MS + h * 3_600_000 + mi * 60_000 + sec * 1000;
+          return TS_LOCAL;
+        }
+        // an invalid date: the general path below reports the problem
       }
       // otherwise the general path below reports the problem
     }

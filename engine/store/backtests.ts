@@ -63,7 +63,7 @@ export async function finishRun(db: SqlExec, id: string, report: BacktestReport)
       report.data.bars,
       report.fills,
       report.finalValue,
-      JSON.stringify({ ...report.metrics, strategy: report.strategy, instrument: report.instrument, data: report.data, cash: report.cash, finalPosition: report.finalPosition, elapsedMs: report.elapsedMs, barsPerSecond: report.barsPerSecond }),
+      JSON.stringify({ ...report.metrics, strategy: report.strategy, instrument: report.instrument, data: report.data, cash: report.cash, costs: report.costs, finalPosition: report.finalPosition, elapsedMs: report.elapsedMs, barsPerSecond: report.barsPerSecond }),
       JSON.stringify(report.trades),
       JSON.stringify(report.equity),
       JSON.stringify(report.monthly),

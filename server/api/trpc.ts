@@ -32,6 +32,8 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         zodError: error.code === "BAD_REQUEST" && error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
+        /** The input field a refusal is about, when the refusing code named one (e.g. "params.fast"). */
+        field: error.cause && typeof (error.cause as { field?: unknown }).field === "string" ? (error.cause as unknown as { field: string }).field : null,
       },
     };
   },

@@ -1,11 +1,5 @@
-import { NotBuilt } from "@/app/_components/not-built";
+import { BacktestsView } from "./backtests-view";
 
-export default function Page() {
-  return (
-    <NotBuilt
-      title="Backtests"
-      summary="The backtest engine arrives with the trading-core issue. No backtest has been run on this installation."
-      planned={["Run backtests from the UI, tRPC and the CLI", "Equity, drawdown and monthly-return reports", "Parameter sweeps, genetic search and walk-forward"]}
-    />
-  );
+export default function BacktestsPage() {
+  return <BacktestsView />;
 }
