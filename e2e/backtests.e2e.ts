@@ -1,0 +1,111 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ARTIFACTS, CHROMIUM, launchBrowser, type Platform, printedAdminPassword, startPlatform } from "./harness";
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.log(`[notice] ${CHROMIUM} not found: backtest e2e tests are skipped`);
+
+describe.skipIf(!haveChromium)("backtests and the strategy builder end to end (npm start + Chromium)", () => {
+  let platform: Platform;
+  let browser: Browser;
+  let admin: { email: string; password: string };
+
+  beforeAll(async () => {
+    platform = await startPlatform();
+    admin = printedAdminPassword(platform.output());
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.stop();
+  });
+
+  async function signedIn(width: number, height: number): Promise<Page> {
+    const context = await browser.newContext({ viewport: { width, height } });
+    const page = await context.newPage();
+    await page.goto(`${platform.baseUrl}/login`);
+    await page.getByLabel("Email").fill(admin.email);
+    await page.getByLabel("Password").fill(admin.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForURL(`${platform.baseUrl}/`);
+    return page;
+  }
+
+  async function noHorizontalOverflow(page: Page): Promise<void> {
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    expect(scroll).toBeLessThanOrEqual(client + 1);
+  }
+
+  it("runs a backtest on the demo S&P 500 from the form, refuses a bad parameter, reads and exports the report (1440x900)", async () => {
+    const page = await signedIn(1440, 900);
+    await page.goto(`${platform.baseUrl}/backtests`);
+    await page.getByTestId("backtest-form").waitFor();
+    await page.locator("#bt-symbol").selectOption("SPX");
+    await page.locator("#bt-timeframe").selectOption("1d");
+    await page.locator("#bt-strategy").selectOption("sma-cross");
+    await page.locator("#bt-param-fast").fill("30");
+    await page.locator("#bt-param-slow").fill("10");
+    await page.getByRole("button", { name: "Run backtest" }).click();
+    await expect.poll(() => page.getByTestId("error-bt-param-fast").textContent(), { timeout: 15_000 }).toMatch(/must be less than slow/);
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-backtest-field-error.png") });
+
+    await page.locator("#bt-param-fast").fill("10");
+    await page.locator("#bt-param-slow").fill("30");
+    await page.getByRole("button", { name: "Run backtest" }).click();
+    await page.waitForURL(/\/backtests\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+    const id = page.url().split("/").pop()!;
+    const report = page.getByTestId("backtest-report");
+    await expect.poll(() => report.getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    for (const part of ["headline-metrics", "equity-chart", "trades-chart", "monthly-heatmap", "pnl-histogram", "trade-table", "metrics-table"]) {
+      await page.getByTestId(part).waitFor();
+    }
+    expect(await page.getByTestId("metrics-table").textContent()).toMatch(/Sharpe/);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-backtest-report.png"), fullPage: true });
+
+    // the run is in the history
+    await page.goto(`${platform.baseUrl}/backtests`);
+    await page.getByTestId(`run-row-${id}`).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-backtests.png"), fullPage: true });
+
+    // exports: a standalone HTML file (no scripts) and the JSON of the run; none without a session
+    const html = await page.request.get(`${platform.baseUrl}/api/backtests/${id}/export?format=html`);
+    expect(html.status()).toBe(200);
+    const body = await html.text();
+    expect(body).toMatch(/<svg/);
+    expect(body).not.toMatch(/<script/i);
+    const json = await page.request.get(`${platform.baseUrl}/api/backtests/${id}/export?format=json`);
+    expect(json.status()).toBe(200);
+    const run = (await json.json()) as { status: string; fills: number; metrics: { sharpe: number } };
+    expect(run.status).toBe("done");
+    expect(run.fills).toBeGreaterThan(0);
+    expect(typeof run.metrics.sharpe).toBe("number");
+    const anon = await browser.newContext();
+    expect((await anon.request.get(`${platform.baseUrl}/api/backtests/${id}/export?format=json`)).status()).toBe(401);
+    await anon.close();
+    await page.context().close();
+  });
+
+  it("builds a strategy on a phone: example, save as a version, backtest, report (390x844)", async () => {
+    const page = await signedIn(390, 844);
+    await page.goto(`${platform.baseUrl}/builder`);
+    await page.getByRole("button", { name: "Example" }).click();
+    await page.getByTestId("builder-save").click();
+    await expect.poll(() => page.getByTestId("builder-notice").textContent(), { timeout: 15_000 }).toMatch(/Saved as .* v1/);
+    await noHorizontalOverflow(page);
+    await page.screenshot({ path: join(ARTIFACTS, "phone-builder.png"), fullPage: true });
+
+    await page.getByLabel("Backtest symbol").selectOption("SPX");
+    await page.getByLabel("Backtest timeframe").selectOption("1d");
+    await page.getByTestId("backtest-run").click();
+    await page.waitForURL(/\/backtests\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+    await expect.poll(() => page.getByTestId("backtest-report").getAttribute("data-status"), { timeout: 30_000 }).toBe("done");
+    await page.getByTestId("metrics-table").waitFor();
+    await noHorizontalOverflow(page);
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: join(ARTIFACTS, "phone-backtest-report.png"), fullPage: true });
+    await page.context().close();
+  });
+});
