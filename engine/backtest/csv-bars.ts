@@ -4,27 +4,21 @@
  * quarantined; exact duplicate rows are dropped and counted, duplicates with
  * other values are quarantined (duplicate_conflict), out-of-order rows sorted.
  *
- * Large uncompressed files are read in two halves at once: this thread
- * parses the first half while a worker thread parses the second (split at a
- * line break, the header given to both), so both cores work. The jump
- * detector of the firewall restarts at the split (it needs 32 rows to
- * judge), which can only change a flag, never what is accepted.
+ * (Reading the two halves of a file on two threads was built and measured: a
+ * worker's cold code made it no faster for one read, and its isolate cost
+ * ~80 MB, so reads stay on one thread.)
  */
-import { createReadStream, openSync, readSync, closeSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createReadStream, statSync } from "node:fs";
 import { createGunzip } from "node:zlib";
 import type { QuarantinedRow } from "../data/firewall";
 import { TIMEFRAME_MS, type BarColumns, type CalendarId, type Timeframe } from "../data/types";
 import { screenedBars } from "../store/bar-pipeline";
-import { startWorker } from "../runtime/workers";
 
 export interface CsvBarsOptions {
   timeZone?: string;
   tickSize: number;
   calendar: CalendarId;
   nowMs?: number;
-  /** Use a worker thread for the second half of large files (default true). */
-  parallel?: boolean;
 }
 
 export interface CsvBars {
@@ -51,8 +45,6 @@ export interface Collected {
   samples: QuarantinedRow[];
   sorted: boolean;
 }
-
-const PARALLEL_MIN_BYTES = 8 << 20;
 
 function grow(a: Float64Array, n: number, keep: number): Float64Array {
   const b = new Float64Array(n);
@@ -138,111 +130,14 @@ export function pooledFileReader(path: string, start = 0, end = Infinity): { chu
   };
 }
 
-/** End of the header line (first non-blank line), and the first line break at or after the middle. */
-function splitPoints(path: string, size: number): { header: string; split: number } | null {
-  const fd = openSync(path, "r");
-  try {
-    const head = Buffer.alloc(Math.min(size, 1 << 16));
-    readSync(fd, head, 0, head.length, 0);
-    let s = 0;
-    let headerEnd = -1;
-    while (s < head.length) {
-      const nl = head.indexOf(10, s);
-      if (nl < 0) return null;
-      if (head.toString("utf8", s, nl).trim() !== "") {
-        headerEnd = nl + 1;
-        break;
-      }
-      s = nl + 1;
-    }
-    if (headerEnd < 0) return null;
-    const header = head.toString("utf8", s, headerEnd);
-    const mid = headerEnd + Math.floor((size - headerEnd) / 2);
-    const probe = Buffer.alloc(1 << 16);
-    const got = readSync(fd, probe, 0, probe.length, mid);
-    const nl = probe.subarray(0, got).indexOf(10);
-    if (nl < 0) return null;
-    return { header, split: mid + nl + 1 };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function countLines(path: string, end: number): number {
-  const fd = openSync(path, "r");
-  const buf = Buffer.alloc(1 << 20);
-  let lines = 0;
-  try {
-    for (let pos = 0; pos < end; ) {
-      const got = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
-      if (got <= 0) break;
-      for (let i = buf.indexOf(10, 0); i >= 0 && i < got; i = buf.indexOf(10, i + 1)) lines++;
-      pos += got;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return lines;
-}
-
-/** Resolved lazily: this module is also bundled into the worker, where import.meta.url does not exist. */
-const workerEntry = () => fileURLToPath(new URL("./csv-worker.ts", import.meta.url));
-
-async function collectParallel(path: string, size: number, opts: CsvBarsOptions): Promise<Collected | null> {
-  const sp = splitPoints(path, size);
-  if (!sp) return null;
-  const { header, split } = sp;
-  const nowMs = opts.nowMs ?? Date.now();
-  const workerOpts = { timeZone: opts.timeZone, tickSize: opts.tickSize, calendar: opts.calendar, nowMs };
-  const worker = await startWorker(workerEntry(), { workerData: { path, start: split, end: size, header, opts: workerOpts } });
-  const fromWorker = new Promise<Collected>((resolve, reject) => {
-    worker.once("message", (m: { ok: true; result: Collected } | { ok: false; error: string }) => (m.ok ? resolve(m.result) : reject(new Error(m.error))));
-    worker.once("error", reject);
-    worker.once("exit", (code) => code !== 0 && reject(new Error(`csv worker exited with ${code}`)));
-  });
-  fromWorker.catch(() => {});
-  let first: Collected;
-  try {
-    const r = pooledFileReader(path, 0, split);
-    first = await collectBars(r.chunks, { ...opts, nowMs }, split, undefined, r.release);
-  } catch (e) {
-    await worker.terminate();
-    throw e;
-  }
-  const second = await fromWorker.finally(() => void worker.terminate());
-  // worker line numbers count its own header as line 1
-  if (second.samples.length) {
-    const offset = countLines(path, split) - 1;
-    for (const q of second.samples) q.line += offset;
-  }
-  const n = first.n + second.n;
-  const cols = first.cols.map((c, k) => {
-    if (c.length >= n) {
-      c.set(second.cols[k]!.subarray(0, second.n), first.n);
-      return c;
-    }
-    const out = new Float64Array(n);
-    out.set(c.subarray(0, first.n));
-    out.set(second.cols[k]!.subarray(0, second.n), first.n);
-    return out;
-  }) as Collected["cols"];
-  const reasons = { ...first.reasons };
-  for (const [r, k] of Object.entries(second.reasons)) reasons[r] = (reasons[r] ?? 0) + k;
-  const sorted = first.sorted && second.sorted && (first.n === 0 || second.n === 0 || second.cols[0][0]! >= first.cols[0][first.n - 1]!);
-  return { cols, n, rowsRead: first.rowsRead + second.rowsRead, quarantined: first.quarantined + second.quarantined, reasons, samples: [...first.samples, ...second.samples].slice(0, 20), sorted };
-}
-
 export async function readCsvBars(path: string, opts: CsvBarsOptions): Promise<CsvBars> {
   const gz = path.endsWith(".gz");
   const size = gz ? 0 : statSync(path).size;
-  let c: Collected | null = null;
-  if (!gz && size >= PARALLEL_MIN_BYTES && opts.parallel === true) c = await collectParallel(path, size, opts);
-  if (!c) {
-    if (gz) c = await collectBars(createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip()), opts, 0);
-    else {
-      const r = pooledFileReader(path);
-      c = await collectBars(r.chunks, opts, size, undefined, r.release);
-    }
+  let c: Collected;
+  if (gz) c = await collectBars(createReadStream(path, { highWaterMark: 1 << 20 }).pipe(createGunzip()), opts, 0);
+  else {
+    const r = pooledFileReader(path);
+    c = await collectBars(r.chunks, opts, size, undefined, r.release);
   }
   const [ts, open, high, low, close, volume] = c.cols;
   let quarantined = c.quarantined;
