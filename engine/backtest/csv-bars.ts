@@ -66,7 +66,7 @@ export async function collectBars(source: AsyncIterable<Uint8Array>, opts: CsvBa
   const samples: QuarantinedRow[] = [];
   let sorted = true;
   let sized = into !== undefined;
-  for await (const s of screenedBars(source, { timeZone: opts.timeZone, reuseBatches: true, onChunkReleased }, { tickSize: opts.tickSize, calendar: opts.calendar, nowMs: opts.nowMs ?? Date.now(), daily: false })) {
+  for await (const s of screenedBars(source, { timeZone: opts.timeZone, reuseBatches: true, onChunkReleased }, { tickSize: opts.tickSize, calendar: opts.calendar, nowMs: opts.nowMs ?? Date.now(), daily: false, flags: false })) {
     rowsRead += s.rowsRead;
     for (const q of s.quarantined) {
       quarantined++;

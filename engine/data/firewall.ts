@@ -40,6 +40,12 @@ export interface FirewallOptions {
   nowMs: number;
   /** true for daily bars whose ts is the trading-day label (00:00 UTC). */
   daily: boolean;
+  /**
+   * Compute the flags (zero volume, off tick, jump, outside session); default
+   * true. Consumers that never show them (a backtest reading a file) skip the
+   * work: what is accepted or quarantined does not depend on flags.
+   */
+  flags?: boolean;
   /** A close-to-close log return beyond this many robust deviations is flagged. */
   jumpThreshold?: number;
 }
@@ -178,7 +184,7 @@ export function screenBars(
   let order = ok.subarray(0, m);
   // Stable sort of accepted rows by time.
   if (!sorted) order = Int32Array.from(Array.from(order).sort((a, b) => ts[a]! - ts[b]! || a - b));
-  const flags = flagRows(bars, order, opts, jumps);
+  const flags = opts.flags === false ? new Uint8Array(order.length) : flagRows(bars, order, opts, jumps);
   return { order, flags, quarantined, identity: sorted && m === n };
 }
 

@@ -15,6 +15,8 @@ export interface ScreenOptions {
   calendar: CalendarId;
   nowMs: number;
   daily: boolean;
+  /** Compute flags (default true); see FirewallOptions.flags. */
+  flags?: boolean;
 }
 
 export interface ScreenedBars {
@@ -37,7 +39,7 @@ export interface ScreenedBars {
 }
 
 export function screenBatch(batch: BarBatch, opts: ScreenOptions, cal: TradingCalendar, jumps: JumpDetector): Omit<ScreenedBars, "raw"> & { order: Int32Array } {
-  const s = screenBars(batch.bars, batch.lines, (i) => batch.raw(i), { tickSize: opts.tickSize, calendar: cal, nowMs: opts.nowMs, daily: opts.daily }, jumps);
+  const s = screenBars(batch.bars, batch.lines, (i) => batch.raw(i), { tickSize: opts.tickSize, calendar: cal, nowMs: opts.nowMs, daily: opts.daily, flags: opts.flags }, jumps);
   const m = s.order.length;
   const b = batch.bars;
   const quarantined = batch.rejected.map((r) => ({ line: r.line, raw: r.raw, reason: r.reason, detail: r.detail }) as QuarantinedRow).concat(s.quarantined);
