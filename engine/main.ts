@@ -14,6 +14,7 @@ import { createLogger } from "./runtime/logger";
 import { importRoute } from "./import-service";
 import { ReplayService } from "./replay-service";
 import { BacktestService } from "./backtest-service";
+import { OptimizeService } from "./optimize-service";
 import { createEngineServer } from "./server";
 import { ensureBuiltinInstruments } from "./store/instruments";
 import { openSql } from "./store/sql";
@@ -33,11 +34,12 @@ async function main(): Promise<void> {
   await ensureBuiltinInstruments(sql);
   const replay = new ReplayService(sql, bus);
   const backtests = new BacktestService(sql, bus, logger);
+  const optimizer = new OptimizeService(sql, bus, logger);
   const { server, closeStreams } = createEngineServer({
     bus,
     secret,
     logger,
-    extraCommands: async (body) => (await replay.handle(body)) ?? (await backtests.handle(body)),
+    extraCommands: async (body) => (await replay.handle(body)) ?? (await backtests.handle(body)) ?? (await optimizer.handle(body)),
     routes: { "POST /import": importRoute(env.databaseUrl, bus, logger) },
   });
   server.requestTimeout = 60 * 60 * 1000; // multi-GB uploads stream through POST /import

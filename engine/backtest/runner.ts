@@ -336,7 +336,8 @@ export function executePrepared(p: PreparedBacktest, hooks: RunnerHooks = {}, op
   return { result, metrics, elapsedMs: performance.now() - started };
 }
 
-function downsampleEquity(ts: Float64Array, equity: Float64Array, initial: number, maxPoints = 2000): EquityPoint[] {
+/** Equity downsampled to at most maxPoints: each point is a bucket's last equity, lowest equity and deepest drawdown. */
+export function downsampleEquity(ts: Float64Array, equity: Float64Array, initial: number, maxPoints = 2000): EquityPoint[] {
   const n = equity.length;
   if (n === 0) return [];
   const dd = drawdownSeries(equity, initial);
