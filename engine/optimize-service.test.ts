@@ -41,7 +41,7 @@ describe("OptimizeService", () => {
     expect(result.trials).toHaveLength(6);
     expect(result.heatmap).toBeTruthy();
     expect(result.overfit).toBeTruthy();
-    expect(result.best.params.fast).toBeLessThan(result.best.params.slow);
+    expect(result.best.params.fast!).toBeLessThan(result.best.params.slow!);
     const last = events.filter((e) => e.type === "optimize.progress").at(-1)!.data as { status: string; done: number };
     expect(last).toMatchObject({ status: "done", done: 6 });
   });

@@ -80,8 +80,8 @@ for (let k = 0; k < 5; k++) {
 }
 const bareMs = Math.min(...bare);
 
-// 3. peak memory in a child process
-const child = JSON.parse(execFileSync(process.execPath, ["--import", "tsx", new URL(import.meta.url).pathname, "--child", JSON.stringify(config)], { encoding: "utf8" }).trim().split("\n").pop()!);
+// 3. peak memory in a child process started like `npm run backtest` and the engine (same V8 flags)
+const child = JSON.parse(execFileSync(process.execPath, ["--max-semi-space-size=8", "--import", "tsx", new URL(import.meta.url).pathname, "--child", JSON.stringify(config)], { encoding: "utf8" }).trim().split("\n").pop()!);
 
 const mps = (ms: number) => ((bars / ms) * 1000) / 1e6;
 console.log(`data: ${source}; ${bars.toLocaleString()} bars, ${(bytes / 1e6).toFixed(1)} MB CSV`);
