@@ -11,13 +11,7 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { BacktestInputError, type BacktestConfigInput, buildReport, executePrepared, prepareBacktest, type RunnerDeps } from "@/engine/backtest/runner";
 import { TIMEFRAMES, type Timeframe } from "@/engine/data/types";
-import { loadEnvOrExit } from "@/engine/runtime/env";
-import { createRun, failRun, finishRun, getSpec } from "@/engine/store/backtests";
-import { ensureBuiltinInstruments, getInstrument } from "@/engine/store/instruments";
-import { openSql, type Sql } from "@/engine/store/sql";
-import { loadStoredBars } from "@/engine/store/stored-bars";
-import { compileBuilderSpec } from "@/engine/core/strategies/builder";
-import { migrate } from "@/prisma/migrate";
+import type { Sql } from "@/engine/store/sql";
 
 function fail(msg: string, code = 2): never {
   process.stderr.write(`backtest: ${msg}\n`);
@@ -114,21 +108,33 @@ async function main(): Promise<void> {
 
   // The database is needed for stored series, builder strategies, instruments and saving the run.
   const needDb = !v["no-save"] || !!v.series || v.strategy.startsWith("builder:") || (v.instrument !== undefined && v.instrument !== "unit");
+  // database modules load only when needed: a file backtest with --no-save stays lean
   let sql: Sql | null = null;
+  const db = needDb
+    ? {
+        ...(await import("@/engine/store/backtests")),
+        ...(await import("@/engine/store/instruments")),
+        ...(await import("@/engine/store/stored-bars")),
+        ...(await import("@/engine/core/strategies/builder")),
+      }
+    : null;
   if (needDb) {
+    const { loadEnvOrExit } = await import("@/engine/runtime/env");
+    const { migrate } = await import("@/prisma/migrate");
+    const { openSql } = await import("@/engine/store/sql");
     const env = loadEnvOrExit("backtest");
     await migrate(env.databaseUrl);
     sql = openSql(env.databaseUrl);
-    await ensureBuiltinInstruments(sql);
+    await db!.ensureBuiltinInstruments(sql);
   }
-  const deps: RunnerDeps = sql
+  const deps: RunnerDeps = sql && db
     ? {
-        instrument: (s) => getInstrument(sql!, s),
-        loadSeries: (symbol, tf, range) => loadStoredBars(sql!, symbol, tf, range),
+        instrument: (s) => db.getInstrument(sql!, s),
+        loadSeries: (symbol, tf, range) => db.loadStoredBars(sql!, symbol, tf, range),
         builder: async (name, version) => {
-          const row = await getSpec(sql!, name, version);
+          const row = await db.getSpec(sql!, name, version);
           if (!row) throw new Error(`no builder strategy named '${name}'${version ? ` at version ${version}` : ""}`);
-          const compiled = compileBuilderSpec(row.spec);
+          const compiled = db.compileBuilderSpec(row.spec);
           return { name: row.name, version: row.version, create: compiled.create };
         },
       }
@@ -137,15 +143,24 @@ async function main(): Promise<void> {
   let saved = false;
   try {
     const prepared = await prepareBacktest(config, deps);
-    if (sql && !v["no-save"]) {
-      await createRun(sql, { id, strategy: prepared.strategyId, symbol: prepared.symbol, timeframe: prepared.timeframe, source: prepared.dataInfo.source ?? "", config: prepared.config });
+    if (sql && db && !v["no-save"]) {
+      await db.createRun(sql, { id, strategy: prepared.strategyId, symbol: prepared.symbol, timeframe: prepared.timeframe, source: prepared.dataInfo.source ?? "", config: prepared.config });
       saved = true;
     }
     let stop = false;
     process.once("SIGINT", () => (stop = true));
     const { result, metrics, elapsedMs } = executePrepared(prepared, { shouldStop: () => stop });
-    const report = buildReport(prepared, result, metrics, elapsedMs);
-    if (sql && saved) await finishRun(sql, id, report);
+    // the full report (curves, candles, trades) only when it is saved
+    if (sql && db && saved) await db.finishRun(sql, id, buildReport(prepared, result, metrics, elapsedMs));
+    const report = {
+      strategy: { id: prepared.strategyId, params: prepared.params },
+      instrument: prepared.instrument,
+      data: { ...prepared.dataInfo, symbol: prepared.symbol, timeframe: prepared.timeframe, firstTs: result.startTs, lastTs: result.endTs },
+      fills: result.fillCount,
+      finalValue: result.finalValue,
+      finalPosition: result.finalPosition,
+      aborted: result.aborted,
+    };
     const summary = {
       ...(saved ? { runId: id } : {}),
       strategy: report.strategy.id,
@@ -173,7 +188,7 @@ async function main(): Promise<void> {
       );
     }
   } catch (err) {
-    if (sql && saved) await failRun(sql, id, (err as Error).message);
+    if (sql && db && saved) await db.failRun(sql, id, (err as Error).message);
     if (err instanceof BacktestInputError) fail(err.message, 2);
     fail((err as Error).message, 1);
   } finally {
