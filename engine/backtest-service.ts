@@ -13,10 +13,8 @@ import { z } from "zod";
 import { BacktestSession } from "./core/backtest";
 import { computeMetrics } from "./core/metrics";
 import { compileBuilderSpec } from "./core/strategies/builder";
-import { calendarFor, sessionAtOrAfter } from "./data/calendar";
 import type { EventBus } from "./events";
-import { BacktestInputError, buildReport, prepareBacktest, type PreparedBacktest, type RunnerDeps } from "./backtest/runner";
-import type { SlippageModel } from "./core/costs";
+import { BacktestInputError, buildReport, loopOptions, prepareBacktest, type PreparedBacktest, type RunnerDeps } from "./backtest/runner";
 import { createRun, failRun, finishRun, getSpec } from "./store/backtests";
 import { getInstrument } from "./store/instruments";
 import type { Sql } from "./store/sql";
@@ -94,23 +92,9 @@ export class BacktestService {
 
   private async run(runId: string, p: PreparedBacktest): Promise<void> {
     const started = performance.now();
-    const cal = calendarFor(p.calendar);
     this.publish(runId, p, 0, "running");
     try {
-      const session = new BacktestSession(p.bars, {
-        instrument: p.instrument,
-        strategy: p.create(),
-        cash: p.config.cash,
-        barMs: p.barMs,
-        commission: p.commission,
-        slippage: p.config.slippage as SlippageModel,
-        sameBarPolicy: p.config.sameBarPolicy,
-        timeZone: p.config.strategyTimeZone,
-        sessionEnd: (ts) => sessionAtOrAfter(cal, ts)?.end ?? Math.floor(ts / 86_400_000) * 86_400_000 + 86_400_000,
-        from: p.from,
-        to: p.to,
-        recordFills: false,
-      });
+      const session = new BacktestSession(p.bars, loopOptions(p));
       let lastPublish = 0;
       while (!session.step(131_072)) {
         if (this.cancelled.has(runId)) {

@@ -9,7 +9,7 @@ import { calendarFor, sessionAtOrAfter } from "../data/calendar";
 import { BUILTIN_INSTRUMENTS } from "../data/instruments";
 import { validateTimeZone } from "../data/csv";
 import { type BarColumns, type CalendarId, type Instrument, TIMEFRAME_MS, TIMEFRAMES, type Timeframe } from "../data/types";
-import { type BacktestResult, runBacktest } from "../core/backtest";
+import { type BacktestOptions, type BacktestResult, runBacktest } from "../core/backtest";
 import type { CommissionModel, SlippageModel } from "../core/costs";
 import { computeMetrics, drawdownSeries, type Metrics, monthlyReturns } from "../core/metrics";
 import type { Strategy } from "../core/ports";
@@ -17,6 +17,13 @@ import { findStrategy, ParamError, type Params, resolveParams } from "../core/st
 import type { CoreInstrument, Trade } from "../core/types";
 
 export const ParamValueSchema = z.union([z.string(), z.number(), z.boolean()]);
+
+export const CommissionSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("none") }),
+  z.object({ kind: z.literal("per_contract"), amount: z.number().min(0) }),
+  z.object({ kind: z.literal("percent"), percent: z.number().min(0).max(99) }),
+  z.object({ kind: z.literal("per_fill"), amount: z.number().min(0) }),
+]);
 
 export const BacktestConfigSchema = z.object({
   data: z.discriminatedUnion("kind", [
@@ -30,14 +37,7 @@ export const BacktestConfigSchema = z.object({
   instrument: z.string().optional(),
   size: z.number().positive("size must be positive").optional(),
   cash: z.number().positive("cash must be positive").default(100_000),
-  commission: z
-    .discriminatedUnion("kind", [
-      z.object({ kind: z.literal("none") }),
-      z.object({ kind: z.literal("per_contract"), amount: z.number().min(0) }),
-      z.object({ kind: z.literal("percent"), percent: z.number().min(0).max(99) }),
-      z.object({ kind: z.literal("per_fill"), amount: z.number().min(0) }),
-    ])
-    .optional(),
+  commission: CommissionSchema.optional(),
   slippage: z
     .discriminatedUnion("kind", [z.object({ kind: z.literal("none") }), z.object({ kind: z.literal("ticks"), ticks: z.number().min(0) }), z.object({ kind: z.literal("percent"), percent: z.number().min(0).max(99) })])
     .default({ kind: "none" }),
@@ -299,12 +299,10 @@ export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Pr
   return { config: cfg, bars, from, to, barMs, symbol, timeframe, calendar, instrument: inst, strategyId, strategyName: strategyName!, params: params!, create: create!, commission, dataInfo };
 }
 
-/** Run a prepared backtest: the core loop plus metrics. */
-export function executePrepared(p: PreparedBacktest, hooks: RunnerHooks = {}, opts: { recordFills?: boolean } = {}): { result: BacktestResult; metrics: Metrics; elapsedMs: number } {
+/** The core loop's options for a prepared backtest (strategy instance, costs, session ends, range). */
+export function loopOptions(p: PreparedBacktest, extra: Partial<BacktestOptions> = {}): BacktestOptions {
   const cal = calendarFor(p.calendar);
-  const started = performance.now();
-  const deadline = p.config.timeoutMs > 0 ? started + p.config.timeoutMs : Infinity;
-  const result = runBacktest(p.bars, {
+  return {
     instrument: p.instrument,
     strategy: p.create(),
     cash: p.config.cash,
@@ -316,14 +314,27 @@ export function executePrepared(p: PreparedBacktest, hooks: RunnerHooks = {}, op
     sessionEnd: (ts) => sessionAtOrAfter(cal, ts)?.end ?? Math.floor(ts / 86_400_000) * 86_400_000 + 86_400_000,
     from: p.from,
     to: p.to,
-    recordFills: opts.recordFills ?? false,
-    progressEvery: 65_536,
-    onProgress: (done, total) => {
-      hooks.onProgress?.(done, total);
-      if (performance.now() > deadline) return false;
-      return hooks.shouldStop?.() ? false : undefined;
-    },
-  });
+    recordFills: false,
+    ...extra,
+  };
+}
+
+/** Run a prepared backtest: the core loop plus metrics. */
+export function executePrepared(p: PreparedBacktest, hooks: RunnerHooks = {}, opts: { recordFills?: boolean } = {}): { result: BacktestResult; metrics: Metrics; elapsedMs: number } {
+  const started = performance.now();
+  const deadline = p.config.timeoutMs > 0 ? started + p.config.timeoutMs : Infinity;
+  const result = runBacktest(
+    p.bars,
+    loopOptions(p, {
+      recordFills: opts.recordFills ?? false,
+      progressEvery: 65_536,
+      onProgress: (done, total) => {
+        hooks.onProgress?.(done, total);
+        if (performance.now() > deadline) return false;
+        return hooks.shouldStop?.() ? false : undefined;
+      },
+    }),
+  );
   const metrics = computeMetrics({
     initialCash: p.config.cash,
     ts: result.ts,

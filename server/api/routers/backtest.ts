@@ -5,6 +5,7 @@ import { BUILTIN_STRATEGIES } from "@/engine/core/strategies/builtin";
 import { BuilderSpecError, EXAMPLE_SPEC, OPERATORS, validateBuilderSpec } from "@/engine/core/strategies/builder";
 import { INDICATOR_DEFAULTS, INDICATOR_KINDS, INDICATOR_OUTPUTS, INDICATOR_PARAMS } from "@/engine/core/indicators";
 import { TIMEFRAMES } from "@/engine/data/types";
+import { CommissionSchema } from "@/engine/backtest/runner";
 import { deleteRun, getOptimization, getRun, getSpec, listOptimizations, listRuns, listSpecs, saveSpec } from "@/engine/store/backtests";
 import { EngineUnavailableError, engineClient } from "@/server/engine-client";
 
@@ -19,14 +20,7 @@ export const backtestInput = z.object({
   instrument: z.string().optional(),
   size: z.number().positive("Size must be positive.").optional(),
   cash: z.number().positive("Cash must be positive.").default(100_000),
-  commission: z
-    .discriminatedUnion("kind", [
-      z.object({ kind: z.literal("none") }),
-      z.object({ kind: z.literal("per_contract"), amount: z.number().min(0) }),
-      z.object({ kind: z.literal("percent"), percent: z.number().min(0).max(99) }),
-      z.object({ kind: z.literal("per_fill"), amount: z.number().min(0) }),
-    ])
-    .optional(),
+  commission: CommissionSchema.optional(),
   slippageTicks: z.number().min(0).max(1000).default(0),
   sameBarPolicy: z.enum(["stop_first", "target_first"]).default("stop_first"),
   from: z.number().optional(),
