@@ -44,6 +44,8 @@ describe("OptimizeService", () => {
     expect(result.best.params.fast!).toBeLessThan(result.best.params.slow!);
     const last = events.filter((e) => e.type === "optimize.progress").at(-1)!.data as { status: string; done: number };
     expect(last).toMatchObject({ status: "done", done: 6 });
+    const { listOptimizations } = await import("./store/backtests");
+    expect((await listOptimizations(sql)).find((r) => r.id === id)).toMatchObject({ trials: 6, status: "done" });
   });
 
   it("refuses a bad job naming the field, and builder strategies", async () => {
@@ -51,5 +53,7 @@ describe("OptimizeService", () => {
     expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest, space: { fast: [5] }, genetic: { population: 2 } } })).toMatchObject({ status: 400, body: { field: "genetic.population" } });
     expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest: { ...backtest, strategy: "builder:x" }, space: { fast: [5] } } })).toMatchObject({ status: 400, body: { field: "backtest.strategy" } });
     expect(await svc.handle({ type: "optimize.cancel", optimizationId: "nope" })).toMatchObject({ status: 404 });
+    expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest, space: { speed: [5] } } })).toMatchObject({ status: 400, body: { field: "space.speed" } });
+    expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest: { ...backtest, params: { fast: 0 } }, space: { slow: [60] } } })).toMatchObject({ status: 400, body: { field: "backtest.params.fast" } });
   });
 });

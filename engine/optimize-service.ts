@@ -14,6 +14,8 @@ import { z } from "zod";
 import type { RunnerDeps } from "./backtest/runner";
 import type { EventBus } from "./events";
 import { OptimizationJobSchema, runOptimization } from "./optimize/run";
+import { buildSpace, SpaceError } from "./optimize/space";
+import { findStrategy, ParamError, resolveParams } from "./core/strategies/builtin";
 import { createOptimization, updateOptimization } from "./store/backtests";
 import type { Sql } from "./store/sql";
 import { runnerDeps } from "./backtest-service";
@@ -55,6 +57,19 @@ export class OptimizeService {
       return { status: 400, body: { error: `${field}: ${issue.message}`, field } };
     }
     if (checked.data.backtest.strategy.startsWith("builder:")) return { status: 400, body: { error: "backtest.strategy: optimisation varies the parameters of a built-in strategy", field: "backtest.strategy" } };
+    // the strategy, its base parameters and the space, before anything is queued
+    try {
+      const def = findStrategy(checked.data.backtest.strategy);
+      const base = resolveParams(def, { ...checked.data.backtest.params, ...(checked.data.backtest.size !== undefined ? { size: checked.data.backtest.size } : {}) });
+      buildSpace(def, checked.data.space, base);
+    } catch (e) {
+      if (e instanceof ParamError) {
+        const field = e.field === "strategy" ? "backtest.strategy" : `backtest.params.${e.field}`;
+        return { status: 400, body: { error: `${field}: ${e.message}`, field } };
+      }
+      if (e instanceof SpaceError) return { status: 400, body: { error: e.message, field: e.field } };
+      throw e;
+    }
     const id = randomUUID();
     await createOptimization(this.sql, { id, kind: checked.data.kind, config: cmd.job, createdById: cmd.userId ?? null });
     this.active.add(id);

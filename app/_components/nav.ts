@@ -3,6 +3,7 @@ export const NAV = [
   { href: "/markets", label: "Markets" },
   { href: "/backtests", label: "Backtests" },
   { href: "/builder", label: "Strategy Builder" },
+  { href: "/optimize", label: "Optimise" },
   { href: "/training", label: "Training" },
   { href: "/bots", label: "Bots" },
   { href: "/risk", label: "Risk" },

@@ -181,6 +181,9 @@ export async function updateOptimization(db: SqlExec, id: string, patch: { statu
   if (patch.result !== undefined) {
     sets.push(`"result"=?`);
     params.push(JSON.stringify(patch.result));
+    const r = patch.result as { trials?: unknown[]; total?: number; best?: { objective?: number | null } | null };
+    sets.push(`"trials"=?`, `"total"=?`, `"bestObjective"=?`);
+    params.push(Array.isArray(r.trials) ? r.trials.length : null, typeof r.total === "number" ? r.total : null, typeof r.best?.objective === "number" && Number.isFinite(r.best.objective) ? r.best.objective : null);
   }
   if (patch.progress !== undefined) {
     sets.push(`"progress"=?`);
@@ -196,8 +199,8 @@ export async function updateOptimization(db: SqlExec, id: string, patch: { statu
 }
 
 export async function listOptimizations(db: SqlExec, limit = 50): Promise<Record<string, unknown>[]> {
-  const rows = await db.all(`SELECT "id","kind","status","config","progress","error","createdAt","finishedAt" FROM "OptimizationRun" ORDER BY "createdAt" DESC LIMIT ${Math.min(500, Math.max(1, limit))}`);
-  return rows.map((r) => ({ ...r, config: parse(r.config), createdAt: dateStr(r.createdAt), finishedAt: dateStr(r.finishedAt), progress: Number(r.progress) }));
+  const rows = await db.all(`SELECT "id","kind","status","config","progress","error","trials","total","bestObjective","createdAt","finishedAt" FROM "OptimizationRun" ORDER BY "createdAt" DESC LIMIT ${Math.min(500, Math.max(1, limit))}`);
+  return rows.map((r) => ({ ...r, config: parse(r.config), createdAt: dateStr(r.createdAt), finishedAt: dateStr(r.finishedAt), progress: Number(r.progress), trials: num(r.trials), total: num(r.total), bestObjective: num(r.bestObjective) }));
 }
 
 export async function getOptimization(db: SqlExec, id: string): Promise<Record<string, unknown> | undefined> {

@@ -1,0 +1,5 @@
+import { OptimizeView } from "./optimize-view";
+
+export default function OptimizePage() {
+  return <OptimizeView />;
+}
