@@ -72,8 +72,8 @@ describe.skipIf(!haveChromium)("platform end to end (npm start + Chromium)", () 
         await page.getByRole("button", { name: "Open menu" }).click();
         await page.screenshot({ path: join(ARTIFACTS, `${vp.name}-menu.png`) });
       }
-      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Training" }).click();
-      await page.waitForURL(/\/training$/);
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Risk" }).click();
+      await page.waitForURL(/\/risk$/);
       await page.getByText("Not built yet").waitFor();
       if (vp.width < 768) await page.getByRole("button", { name: "Open menu" }).click();
       await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
