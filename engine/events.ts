@@ -31,6 +31,8 @@ export interface ImportProgressData { uploadId: string; symbol: string; timefram
 export interface BacktestProgressData { runId: string; strategy: string; symbol: string; timeframe: string; done: number; total: number; status: "running" | "done" | "failed" | "cancelled"; error: string | null; finalValue: number | null; fills: number | null }
 export interface OptimizeProgressData { optimizationId: string; kind: string; done: number; total: number; status: "running" | "done" | "failed" | "cancelled"; error: string | null; best: { params: Record<string, unknown>; objective: number } | null }
 
+export interface TrainProgressData { runId: string; name: string; status: string; step: number; totalSteps: number; point: import("./rl/train/session").CurvePoint | null; error: string | null; modelId: string | null }
+
 export type EngineEventPayload =
   | { type: "heartbeat"; data: HeartbeatData }
   | { type: "replay.bar"; data: ReplayBarData }
@@ -38,7 +40,8 @@ export type EngineEventPayload =
   | { type: "replay.state"; data: ReplayStateData }
   | { type: "import.progress"; data: ImportProgressData }
   | { type: "backtest.progress"; data: BacktestProgressData }
-  | { type: "optimize.progress"; data: OptimizeProgressData };
+  | { type: "optimize.progress"; data: OptimizeProgressData }
+  | { type: "train.progress"; data: TrainProgressData };
 
 export type EngineEvent = EngineEventPayload & { id: number; ts: string };
 

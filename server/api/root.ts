@@ -3,6 +3,7 @@ import { engineRouter } from "@/server/api/routers/engine";
 import { healthRouter } from "@/server/api/routers/health";
 import { marketRouter } from "@/server/api/routers/market";
 import { backtestRouter } from "@/server/api/routers/backtest";
+import { trainingRouter } from "@/server/api/routers/training";
 import { usersRouter } from "@/server/api/routers/users";
 
 export const appRouter = createTRPCRouter({
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   engine: engineRouter,
   market: marketRouter,
   backtest: backtestRouter,
+  training: trainingRouter,
 });
 
 export type AppRouter = typeof appRouter;

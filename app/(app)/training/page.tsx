@@ -1,11 +1,7 @@
-import { NotBuilt } from "@/app/_components/not-built";
+import { TrainingView } from "./training-view";
 
-export default function Page() {
-  return (
-    <NotBuilt
-      title="Training"
-      summary="Reinforcement-learning training arrives with the RL-agents issue."
-      planned={["PPO and DQN trained inside the execution simulator", "Live training curves and run comparison", "Out-of-sample evaluation and a model registry"]}
-    />
-  );
+export default async function TrainingPage({ searchParams }: { searchParams: Promise<Record<string, string | string[] | undefined>> }) {
+  const sp = await searchParams;
+  const model = Array.isArray(sp.model) ? sp.model[0] : sp.model;
+  return <TrainingView initialModel={model ?? null} />;
 }

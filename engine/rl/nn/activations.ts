@@ -13,7 +13,7 @@ export const ACTIVATIONS: readonly Activation[] = ["tanh", "relu", "linear"];
 export function activateInPlace(act: Activation, y: Vec, n: number): void {
   if (act === "tanh")
     for (let k = 0; k < n; k++) {
-      // tanh(v) = 1 - 2 / (e^{2v} + 1): ~1.5x faster than Math.tanh here, absolute error <= 2.3e-16
+      // tanh(v) = 1 - 2 / (e^{2v} + 1): ~1.5x faster than Math.tanh here, absolute error <= 3.4e-16 (measured)
       // (saturates correctly: e^{2v} = Infinity gives 1, 0 gives -1; NaN stays NaN)
       y[k] = 1 - 2 / (Math.exp(2 * y[k]!) + 1);
     }

@@ -2,6 +2,7 @@
 export * from "./activations";
 export * from "./checkpoint";
 export * from "./dense";
+export * from "./gradcheck";
 export * from "./losses";
 export * from "./mlp";
 export * from "./optim";

@@ -107,6 +107,16 @@ describe("activations", () => {
       if (act === "relu") expect(r.checked).toBeLessThan(40); // the negative half has zero gradient
     });
   }
+  it("tanh matches Math.tanh to 3.4e-16 absolute, saturates, and keeps NaN", () => {
+    const xs = Float64Array.from({ length: 20001 }, (_, k) => (k - 10000) / 1000);
+    const y = Float64Array.from([...xs, 1e-300, -1e-12, 400, -400, 1e308, -Infinity, NaN]);
+    const ref = [...y].map(Math.tanh);
+    activateInPlace("tanh", y, y.length);
+    for (let k = 0; k < y.length - 1; k++) expect(Math.abs(y[k]! - ref[k]!)).toBeLessThanOrEqual(3.4e-16);
+    expect([y[20003], y[20004], y[20005], y[20006]]).toEqual([1, -1, 1, -1]);
+    expect(Number.isNaN(y[y.length - 1]!)).toBe(true);
+  });
+
   it("relu keeps NaN visible", () => {
     const y = Float64Array.of(NaN, -1, 2);
     activateInPlace("relu", y, 3);

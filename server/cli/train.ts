@@ -1,0 +1,174 @@
+/**
+ * npm run --silent train -- --env cartpole --algo ppo|dqn --steps 500000 --seed 1 [--json]
+ *   [--num-envs N] [--stop-at RETURN] [--checkpoint FILE] [--resume FILE]
+ *
+ * Trains an agent with the plain-TypeScript PPO / DQN (engine/rl/algos) and reports the mean
+ * return over the last 100 episodes. With --json the last stdout line is one JSON object:
+ *   { env, algo, seed, steps, meanReturn100, episodes, stepsPerSecond, elapsedMs, solvedAtStep }
+ * (solvedAtStep: the first environment step at which the 100-episode mean reached 475, or null;
+ * a resumed run that was already there reports the step it resumed at).
+ * Without --json, progress goes to stderr and a summary to stdout. Bad arguments exit with code 2
+ * and a message naming the argument. --stop-at ends the run once the 100-episode mean reaches the
+ * value; --checkpoint writes a checkpoint (weights, optimiser, RNG, environment; replay buffer for
+ * DQN) when the run ends; --resume continues one exactly (the algorithm and environment must match).
+ * Ctrl-C stops after the current iteration and still reports.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { Dqn, type DqnLog } from "@/engine/rl/algos/dqn";
+import { Ppo, type PpoLog } from "@/engine/rl/algos/ppo";
+import { CartPoleVec } from "@/engine/rl/cartpole/cartpole";
+
+const SOLVED = 475;
+
+function fail(msg: string, code = 2): never {
+  process.stderr.write(`train: ${msg}\n`);
+  process.exit(code);
+}
+
+function intArg(v: string | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < min || n > max) fail(`--${name} must be an integer in [${min}, ${max}], got '${v}'`);
+  return n;
+}
+
+function main(): void {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        env: { type: "string" },
+        algo: { type: "string" },
+        steps: { type: "string" },
+        seed: { type: "string" },
+        "num-envs": { type: "string" },
+        "stop-at": { type: "string" },
+        checkpoint: { type: "string" },
+        resume: { type: "string" },
+        json: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const v = parsed.values;
+  const errors: string[] = [];
+  if (v.env === undefined) errors.push("--env is required (cartpole)");
+  else if (v.env !== "cartpole") errors.push(`--env must be cartpole, got '${v.env}' (the trading environment is not wired to the CLI yet)`);
+  if (v.algo === undefined) errors.push("--algo is required (ppo or dqn)");
+  else if (v.algo !== "ppo" && v.algo !== "dqn") errors.push(`--algo must be ppo or dqn, got '${v.algo}'`);
+  if (errors.length) fail(errors.join("\ntrain: "));
+  const algo = v.algo as "ppo" | "dqn";
+  const steps = intArg(v.steps, "steps", 1, 1e10) ?? 500_000;
+  const seed = intArg(v.seed, "seed", 0, 2 ** 32 - 1) ?? 1;
+  const numEnvs = intArg(v["num-envs"], "num-envs", 1, 4096) ?? (algo === "ppo" ? 4 : 1);
+  if (algo === "ppo" && v.resume === undefined && steps < numEnvs * 128) fail(`--steps must be at least ${numEnvs * 128} for ppo (one rollout of 128 steps per environment), got ${steps}`);
+  let stopAt: number | undefined;
+  if (v["stop-at"] !== undefined) {
+    stopAt = Number(v["stop-at"]);
+    if (v["stop-at"].trim() === "" || !Number.isFinite(stopAt)) fail(`--stop-at must be a number, got '${v["stop-at"]}'`);
+  }
+  let resumeBuf: Buffer | undefined;
+  if (v.resume !== undefined) {
+    try {
+      resumeBuf = readFileSync(v.resume);
+    } catch (err) {
+      fail(`--resume: cannot read ${v.resume}: ${(err as Error).message}`);
+    }
+  }
+
+  const env = new CartPoleVec(numEnvs);
+  let stop = false;
+  process.once("SIGINT", () => (stop = true));
+  const progress = (s: string) => {
+    if (!v.json) process.stderr.write(s + "\n");
+  };
+  const t0 = performance.now();
+  let solvedAtStep: number | null = null;
+  let runSeed = seed;
+  let stepsDone = 0,
+    startStep = 0,
+    meanReturn100 = NaN,
+    episodes = 0;
+  let checkpoint: () => Buffer;
+
+  try {
+    if (algo === "ppo") {
+      const ppo = resumeBuf ? Ppo.restore(env, resumeBuf) : new Ppo(env, { seed, totalTimesteps: steps });
+      startStep = ppo.globalStep;
+      if (ppo.episodes.reached(SOLVED)) solvedAtStep = ppo.globalStep;
+      ppo.train({
+        maxSteps: steps,
+        onLog: (l: PpoLog) => {
+          if (solvedAtStep === null && ppo.episodes.reached(SOLVED)) solvedAtStep = l.globalStep;
+          if (l.iteration % 10 === 0 || ppo.done)
+            progress(
+              `iter ${l.iteration}/${ppo.numIterations} step ${l.globalStep} mean100 ${l.meanReturn100.toFixed(1)} episodes ${l.episodes} pg ${l.policyLoss.toFixed(4)} v ${l.valueLoss.toFixed(3)} ent ${l.entropy.toFixed(3)} kl ${l.approxKl.toFixed(5)} clip ${l.clipFrac.toFixed(3)} sps ${Math.round(l.stepsPerSecond)}`,
+            );
+        },
+        stop: () => stop || (stopAt !== undefined && ppo.episodes.reached(stopAt)),
+      });
+      stepsDone = ppo.globalStep;
+      runSeed = ppo.config.seed;
+      meanReturn100 = ppo.episodes.meanReturn();
+      episodes = ppo.episodes.count;
+      checkpoint = () => ppo.checkpoint();
+    } else {
+      const dqn = resumeBuf ? Dqn.restore(env, resumeBuf) : new Dqn(env, { seed, totalTimesteps: steps });
+      startStep = dqn.globalStep;
+      if (dqn.episodes.reached(SOLVED)) solvedAtStep = dqn.globalStep;
+      let lastEp = dqn.episodes.count;
+      dqn.train({
+        maxSteps: steps,
+        logEvery: 10_000,
+        onLog: (l: DqnLog) =>
+          progress(`step ${l.globalStep} eps ${l.epsilon.toFixed(3)} mean100 ${l.meanReturn100.toFixed(1)} episodes ${l.episodes} td ${l.tdLoss.toFixed(4)} q ${l.qValue.toFixed(2)} sps ${Math.round(l.stepsPerSecond)}`),
+        stop: (d) => {
+          if (d.episodes.count !== lastEp) {
+            lastEp = d.episodes.count;
+            if (solvedAtStep === null && d.episodes.reached(SOLVED)) solvedAtStep = d.globalStep;
+            if (stopAt !== undefined && d.episodes.reached(stopAt)) return true;
+          }
+          return stop;
+        },
+      });
+      stepsDone = dqn.globalStep;
+      runSeed = dqn.config.seed;
+      meanReturn100 = dqn.episodes.meanReturn();
+      episodes = dqn.episodes.count;
+      checkpoint = () => dqn.checkpoint();
+    }
+  } catch (err) {
+    fail((err as Error).message, 1);
+  }
+  const elapsedMs = performance.now() - t0;
+  if (v.checkpoint !== undefined) {
+    try {
+      writeFileSync(v.checkpoint, checkpoint());
+    } catch (err) {
+      fail(`--checkpoint: cannot write ${v.checkpoint}: ${(err as Error).message}`, 1);
+    }
+  }
+  const summary = {
+    env: "cartpole",
+    algo,
+    seed: runSeed,
+    steps: stepsDone,
+    meanReturn100: Number.isNaN(meanReturn100) ? null : meanReturn100,
+    episodes,
+    stepsPerSecond: Math.round((stepsDone - startStep) / (elapsedMs / 1000)),
+    elapsedMs: Math.round(elapsedMs),
+    solvedAtStep,
+  };
+  if (v.json) process.stdout.write(JSON.stringify(summary) + "\n");
+  else
+    process.stdout.write(
+      `${algo} on CartPole-v1, seed ${runSeed}: ${stepsDone} steps, ${episodes} episodes, mean return over the last 100 episodes ${summary.meanReturn100?.toFixed(2) ?? "n/a"}` +
+        `${solvedAtStep !== null ? ` (>= ${SOLVED} first at step ${solvedAtStep})` : ""}, ${summary.stepsPerSecond} steps/s, ${(elapsedMs / 1000).toFixed(1)} s\n`,
+    );
+}
+
+main();
