@@ -12,6 +12,12 @@
  * value; --checkpoint writes a checkpoint (weights, optimiser, RNG, environment; replay buffer for
  * DQN) when the run ends; --resume continues one exactly (the algorithm and environment must match).
  * Ctrl-C stops after the current iteration and still reports.
+ *
+ * npm run --silent train -- --config FILE.json [--json] [--no-save]
+ *   Runs the configuration the app and the engine take (engine/rl/train/config.ts: env cartpole or
+ *   trading on a stored series, algo, steps, seed, hyperparameters, trading settings), evaluates it
+ *   (trading: in-sample and out-of-sample metrics beside baselines) and, unless --no-save, stores the
+ *   run and registers the policy (ONNX) in the platform's database, where the Training page shows it.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -171,4 +177,91 @@ function main(): void {
     );
 }
 
-main();
+async function configMain(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ options: { config: { type: "string" }, json: { type: "boolean", default: false }, "no-save": { type: "boolean", default: false } }, strict: true, allowPositionals: false });
+  } catch (err) {
+    fail(`${(err as Error).message} (with --config, only --json and --no-save may be added)`);
+  }
+  const v = parsed.values;
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(v.config!, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    fail(`--config: cannot read ${v.config} as JSON: ${(err as Error).message}`);
+  }
+  const { TrainingSession } = await import("@/engine/rl/train/session");
+  const { TrainConfigError } = await import("@/engine/rl/train/config");
+  const needDb = config.env === "trading" || !v["no-save"];
+  let sql: import("@/engine/store/sql").Sql | null = null;
+  if (needDb) {
+    const { loadEnvOrExit } = await import("@/engine/runtime/env");
+    const { migrate } = await import("@/prisma/migrate");
+    const { openSql } = await import("@/engine/store/sql");
+    const env = loadEnvOrExit("train");
+    await migrate(env.databaseUrl);
+    sql = openSql(env.databaseUrl);
+    const { ensureBuiltinInstruments } = await import("@/engine/store/instruments");
+    await ensureBuiltinInstruments(sql);
+  }
+  const { trainDeps, codeVersion } = await import("@/engine/train-service");
+  let session;
+  try {
+    session = await TrainingSession.create(config, sql ? trainDeps(sql) : {});
+  } catch (e) {
+    await sql?.close();
+    if (e instanceof TrainConfigError) fail(e.message, 2);
+    fail((e as Error).message, 1);
+  }
+  let stop = false;
+  process.once("SIGINT", () => (stop = true));
+  const t0 = performance.now();
+  let lastPrint = 0;
+  try {
+    while (!session.done && !stop) {
+      const p = session.step();
+      if (!v.json && performance.now() - lastPrint > 1000) {
+        lastPrint = performance.now();
+        process.stderr.write(`step ${p.step}/${session.config.steps} mean100 ${p.meanReturn100?.toFixed(2) ?? "-"} sps ${p.stepsPerSecond}\n`);
+      }
+    }
+    const report = session.evaluate();
+    let saved: { runId: string; modelId: string } | null = null;
+    if (sql && !v["no-save"] && session.done) {
+      const { randomUUID } = await import("node:crypto");
+      const { createTrainingRun, updateTrainingRun, saveModel } = await import("@/engine/store/training");
+      const c = session.config;
+      const runId = randomUUID();
+      const modelId = randomUUID();
+      const name = c.name ?? `${c.algo.toUpperCase()} ${c.env === "trading" ? `${c.trading!.symbol} ${c.trading!.timeframe}` : "CartPole"} seed ${c.seed} (CLI)`;
+      const onnx = session.policyOnnx();
+      await createTrainingRun(sql, { id: runId, name, env: c.env, algo: c.algo, seed: c.seed, config, totalSteps: c.steps });
+      await saveModel(sql, { id: modelId, name, runId, algo: c.algo, env: c.env, hyperparams: { ...(c.algo === "ppo" ? c.ppo : c.dqn), numEnvs: session.env.numEnvs, steps: c.steps, network: onnx.spec }, featureSpec: c.env === "trading" ? { window: c.trading!.window, features: "default" } : null, dataSpans: report.trading?.spans ?? null, seed: c.seed, metrics: report, codeVersion: codeVersion(), onnx: onnx.bytes });
+      await updateTrainingRun(sql, runId, { status: "done", steps: session.globalStep, curves: session.curves, summary: { ...report, modelId }, checkpoint: session.checkpoint() });
+      saved = { runId, modelId };
+    }
+    const elapsedMs = performance.now() - t0;
+    const out = {
+      env: report.env,
+      algo: report.algo,
+      seed: report.seed,
+      steps: report.steps,
+      meanReturn100: report.meanReturn100,
+      episodes: report.episodes,
+      stepsPerSecond: Math.round(session.globalStep / (elapsedMs / 1000)),
+      elapsedMs: Math.round(elapsedMs),
+      ...(report.evaluation ? { evaluation: report.evaluation } : {}),
+      ...(report.trading ? { inSample: report.trading.inSample.metrics, outOfSample: report.trading.outOfSample.metrics, spans: report.trading.spans, baselines: report.trading.baselines.map((b) => ({ name: b.name, label: b.label, totalReturn: b.metrics.totalReturn, sharpe: b.metrics.sharpe })) } : {}),
+      ...(saved ?? {}),
+      stopped: !session.done,
+    };
+    if (v.json) process.stdout.write(JSON.stringify(out) + "\n");
+    else process.stdout.write(`${out.algo} on ${out.env}: ${out.steps} steps, mean return (100 episodes) ${out.meanReturn100?.toFixed(2) ?? "n/a"}, ${out.stepsPerSecond} steps/s${saved ? `, saved as run ${saved.runId}, model ${saved.modelId}` : ""}\n`);
+  } finally {
+    await sql?.close();
+  }
+}
+
+if (process.argv.includes("--config")) configMain().catch((e: Error) => fail(e.stack ?? e.message, 1));
+else main();
