@@ -156,4 +156,48 @@ describe.skipIf(!haveChromium)("backtests and the strategy builder end to end (n
     await page.screenshot({ path: join(ARTIFACTS, "phone-optimize-walk-forward.png"), fullPage: true });
     await page.context().close();
   });
+  it("trains PPO on CartPole from the Training page: live run, curves, registered model with ONNX download and network view (1440x900, 390x844)", async () => {
+    const page = await signedIn(1440, 900);
+    await page.goto(`${platform.baseUrl}/training`);
+    await page.getByTestId("training-form").waitFor();
+    await page.getByTestId("tr-env").selectOption("cartpole");
+    await page.getByTestId("tr-algo").selectOption("ppo");
+    await page.getByTestId("tr-steps").fill("16384");
+    await page.getByTestId("tr-seed").fill("3");
+    // an impossible value is refused at its field before anything starts
+    await page.getByTestId("tr-ppo-gamma").fill("2");
+    await page.getByTestId("training-submit").click();
+    await expect.poll(() => page.getByTestId("error-tr-ppo-gamma").textContent(), { timeout: 15_000 }).toMatch(/.+/);
+    await page.getByTestId("tr-ppo-gamma").fill("0.99");
+    await page.getByTestId("training-submit").click();
+    await page.waitForURL(/\/training\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+    await expect.poll(() => page.getByTestId("training-run").getAttribute("data-status"), { timeout: 90_000 }).toBe("done");
+    await page.getByTestId("curves").waitFor();
+    await page.getByTestId("training-summary").waitFor();
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-training-run.png"), fullPage: true });
+
+    await page.goto(`${platform.baseUrl}/training`);
+    const model = page.locator('[data-testid^="model-row-"]').first();
+    await model.waitFor({ timeout: 30_000 });
+    const modelId = (await model.getAttribute("data-testid"))!.replace("model-row-", "");
+    const onnx = await page.request.get(`${platform.baseUrl}/api/models/${modelId}/onnx`);
+    expect(onnx.status()).toBe(200);
+    expect((await onnx.body()).length).toBeGreaterThan(1000);
+    await page.goto(`${platform.baseUrl}/training?model=${modelId}`);
+    await page.getByTestId("network-view").waitFor();
+    await expect.poll(() => page.getByTestId("network-action").getAttribute("data-action"), { timeout: 15_000 }).toMatch(/^[01]$/);
+    await page.context().close();
+    // the same page opened on a phone
+    const phone = await signedIn(390, 844);
+    await phone.goto(`${platform.baseUrl}/training`);
+    await phone.getByTestId("network-view").waitFor();
+    await phone.getByTestId("network-model").selectOption(modelId);
+    await expect.poll(() => phone.getByTestId("network-action").getAttribute("data-action"), { timeout: 15_000 }).toMatch(/^[01]$/);
+    // the page's content fits the phone (wide tables and the network scroll inside their own boxes)
+    const [mainScroll, mainClient] = await phone.evaluate(() => [document.querySelector("main")!.scrollWidth, document.querySelector("main")!.clientWidth]);
+    expect(mainScroll).toBeLessThanOrEqual(mainClient + 1);
+    await phone.screenshot({ path: join(ARTIFACTS, "phone-training.png"), fullPage: true });
+    await phone.context().close();
+  });
 });
