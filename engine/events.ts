@@ -31,6 +31,11 @@ export interface ImportProgressData { uploadId: string; symbol: string; timefram
 export interface BacktestProgressData { runId: string; strategy: string; symbol: string; timeframe: string; done: number; total: number; status: "running" | "done" | "failed" | "cancelled"; error: string | null; finalValue: number | null; fills: number | null }
 export interface OptimizeProgressData { optimizationId: string; kind: string; done: number; total: number; status: "running" | "done" | "failed" | "cancelled"; error: string | null; best: { params: Record<string, unknown>; objective: number } | null }
 
+/** One point of an RL tuning's current Pareto front (validation objectives). */
+export interface TuneFrontPoint { id: number; hyperparams: Record<string, number | boolean | string>; objectives: { label: "validation"; valSharpe: number; valMaxDrawdown: number } | { label: "validation"; evalReturn: number } }
+/** RL hyperparameter search progress: `generation` is the one being evaluated (0 = the initial population); done / total count individuals over the whole search. */
+export interface TuneProgressData { tuneId: string; generation: number; done: number; total: number; status: "queued" | "running" | "stopped" | "done" | "failed"; error: string | null; front: TuneFrontPoint[] }
+
 export interface TrainProgressData { runId: string; name: string; status: string; step: number; totalSteps: number; point: import("./rl/train/session").CurvePoint | null; error: string | null; modelId: string | null }
 
 export type EngineEventPayload =
@@ -41,7 +46,8 @@ export type EngineEventPayload =
   | { type: "import.progress"; data: ImportProgressData }
   | { type: "backtest.progress"; data: BacktestProgressData }
   | { type: "optimize.progress"; data: OptimizeProgressData }
-  | { type: "train.progress"; data: TrainProgressData };
+  | { type: "train.progress"; data: TrainProgressData }
+  | { type: "tune.progress"; data: TuneProgressData };
 
 export type EngineEvent = EngineEventPayload & { id: number; ts: string };
 

@@ -16,6 +16,7 @@ import { ReplayService } from "./replay-service";
 import { BacktestService } from "./backtest-service";
 import { OptimizeService } from "./optimize-service";
 import { TrainService } from "./train-service";
+import { TuneService } from "./tune-service";
 import { createEngineServer } from "./server";
 import { ensureBuiltinInstruments } from "./store/instruments";
 import { openSql } from "./store/sql";
@@ -38,11 +39,13 @@ async function main(): Promise<void> {
   const optimizer = new OptimizeService(sql, bus, logger);
   const trainer = new TrainService(sql, bus, logger);
   await trainer.recover();
+  const tuner = new TuneService(sql, bus, logger);
+  await tuner.recover();
   const { server, closeStreams } = createEngineServer({
     bus,
     secret,
     logger,
-    extraCommands: async (body) => (await replay.handle(body)) ?? (await backtests.handle(body)) ?? (await optimizer.handle(body)) ?? (await trainer.handle(body)),
+    extraCommands: async (body) => (await replay.handle(body)) ?? (await backtests.handle(body)) ?? (await optimizer.handle(body)) ?? (await trainer.handle(body)) ?? (await tuner.handle(body)),
     routes: { "POST /import": importRoute(env.databaseUrl, bus, logger) },
   });
   server.requestTimeout = 60 * 60 * 1000; // multi-GB uploads stream through POST /import

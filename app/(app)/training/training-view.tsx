@@ -1,4 +1,5 @@
 "use client";
+import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { trpc } from "@/app/_components/trpc";
@@ -44,7 +45,12 @@ export function TrainingView({ initialModel }: { initialModel: string | null }) 
   return (
     <div className="space-y-4">
       <div>
-        <h1 className="text-lg font-semibold">Training</h1>
+        <div className="flex flex-wrap items-baseline justify-between gap-2">
+          <h1 className="text-lg font-semibold">Training</h1>
+          <Link href="/training/tune" className="text-xs text-accent underline" data-testid="tune-link">
+            Hyperparameter search →
+          </Link>
+        </div>
         <p className="mt-0.5 text-xs text-dim">Reinforcement learning in the engine: PPO or DQN on CartPole (a sanity check) or on a stored series inside the execution simulator, with live curves, an honest out-of-sample report and a registry of the trained policies (ONNX).</p>
       </div>
       <EngineBanner stream={live.stream} />

@@ -2,6 +2,7 @@ import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { createTRPCRouter, roleProcedure } from "@/server/api/trpc";
 import { deleteModel, getModel, getTrainingRun, listModels, listTrainingRuns } from "@/engine/store/training";
+import { getTuning, listTunings } from "@/engine/store/tuning";
 import { networkView } from "@/engine/rl/train/network";
 import { EngineUnavailableError, engineClient } from "@/server/engine-client";
 
@@ -69,6 +70,48 @@ export const trainingRouter = createTRPCRouter({
       } catch (e) {
         throw new TRPCError({ code: "BAD_REQUEST", message: `obs: ${(e as Error).message}` });
       }
+    }),
+
+  /** RL hyperparameter search (engine/rl/tune): start / stop / resume in the engine; every objective is on the validation span. */
+  tune: createTRPCRouter({
+    /** The job runRlTuning takes: {base, space, population, generations, mutationRate?, crossoverRate?, elite?, seed?, workers?}. */
+    start: roleProcedure("trader")
+      .input(z.object({ job: z.record(z.string(), z.unknown()) }))
+      .mutation(async ({ ctx, input }) => ({ tuneId: String((await engineCommand(ctx, { type: "tune.start", job: input.job, userId: ctx.user.id })).tuneId) })),
+
+    stop: roleProcedure("trader")
+      .input(z.object({ tuneId: z.string().min(1) }))
+      .mutation(async ({ ctx, input }) => {
+        await engineCommand(ctx, { type: "tune.stop", tuneId: input.tuneId });
+        return { ok: true };
+      }),
+
+    /** Continues from the stored state; `generations` may extend the search (also a finished one). */
+    resume: roleProcedure("trader")
+      .input(z.object({ tuneId: z.string().min(1), generations: z.number().int().min(0).max(10_000).optional() }))
+      .mutation(async ({ ctx, input }) => {
+        const b = await engineCommand(ctx, { type: "tune.resume", tuneId: input.tuneId, ...(input.generations !== undefined ? { generations: input.generations } : {}) });
+        return { fromGeneration: Number(b.fromGeneration ?? 0), reusedTrials: Number(b.reusedTrials ?? 0) };
+      }),
+  }),
+
+  /** Past searches, newest first, without their state and result. */
+  tunings: roleProcedure("viewer").query(async ({ ctx }) => listTunings(ctx.deps.sql())),
+
+  /**
+   * One search: the stored result when it has one (done, or up to a stop);
+   * while it runs, the trials of the stored state (every completed generation
+   * and the finished trials of the current one) as `progressTrials`.
+   */
+  tuning: roleProcedure("viewer")
+    .input(z.object({ id: z.string().min(1) }))
+    .query(async ({ ctx, input }) => {
+      const r = await getTuning(ctx.deps.sql(), input.id);
+      if (!r) throw new TRPCError({ code: "NOT_FOUND", message: `No tuning ${input.id}.` });
+      const { state, ...row } = r;
+      const st = state as { trials?: unknown[]; partial?: unknown[]; generations?: unknown[] } | null;
+      const progressTrials = r.result === null && st ? [...(st.trials ?? []), ...(st.partial ?? [])] : null;
+      return { ...row, progressTrials, progressGenerations: r.result === null && st ? (st.generations ?? []) : null };
     }),
 
   deleteModel: roleProcedure("trader")
