@@ -5,16 +5,23 @@
  *    4 (CartPole) and 64, each call timed on its own with the timer's own cost subtracted;
  *  - raw vectorised CartPole steps per second (random actions);
  *  - PPO (CleanRL defaults, 4 envs) and DQN (CleanRL defaults, 1 env) training steps per second on
- *    CartPole (DQN measured after learning starts, where every 10th step trains a 128 batch).
+ *    CartPole (DQN measured after learning starts, where every 10th step trains a 128 batch), and
+ *    PPO end to end on the trading environment (TrainingSession: 4 envs, window 16, 2x64 tanh,
+ *    synthetic 1-minute BTC-PERP bars), each with the "ts" and the "onnx" update backend (the
+ *    rollout is TypeScript in both; "onnx" runs each minibatch update as one float64 ORT graph).
+ *    The PPO figures also split an iteration into rollout and update time.
  * Run: node --import tsx engine/rl/algos/bench.ts [--quick]
  */
+import { BUILTIN_INSTRUMENTS } from "../../data/instruments";
+import { syntheticBars } from "../env/testdata";
+import { TrainingSession } from "../train/session";
 import { CartPoleVec } from "../cartpole/cartpole";
 import { denseForward } from "../nn/dense";
 import { argmaxRows } from "../nn/losses";
 import { Mlp } from "../nn/mlp";
 import { Rng } from "../rng";
 import { Dqn } from "./dqn";
-import { Ppo } from "./ppo";
+import { Ppo, type TrainBackend } from "./ppo";
 
 const quick = process.argv.includes("--quick");
 const fmt = (x: number, d = 0) => x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -84,23 +91,66 @@ function cartpoleRaw(): number {
   return steps / ((performance.now() - t) / 1000);
 }
 
-function ppoSps(): number {
-  const ppo = new Ppo(new CartPoleVec(4), { seed: 1, totalTimesteps: 500_000 });
+interface PpoTiming {
+  sps: number;
+  /** per iteration, ms: the update phase (all minibatch updates) and the rest (rollout, GAE) */
+  updateMs: number;
+  restMs: number;
+}
+
+/** Environment steps per second over `iters` iterations after 5 warm-up ones; the update phase timed apart. */
+function timePpo(ppo: Ppo, iters: number): PpoTiming {
   for (let i = 0; i < 5; i++) ppo.runIteration(); // warm-up
-  const iters = quick ? 20 : 60;
+  // the update phase: the minibatch steps (private methods, wrapped on the instance for timing)
+  let upd = 0;
+  const self = ppo as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ["minibatchStep", "minibatchStepOnnx"]) {
+    const f = self[name]!;
+    self[name] = (...a: unknown[]) => {
+      const t0 = performance.now();
+      const r = f.apply(ppo, a);
+      upd += performance.now() - t0;
+      return r;
+    };
+  }
   const s0 = ppo.globalStep;
   const t = performance.now();
   for (let i = 0; i < iters; i++) ppo.runIteration();
-  return (ppo.globalStep - s0) / ((performance.now() - t) / 1000);
+  const ms = performance.now() - t;
+  for (const name of ["minibatchStep", "minibatchStepOnnx"]) delete self[name];
+  return { sps: (ppo.globalStep - s0) / (ms / 1000), updateMs: upd / iters, restMs: (ms - upd) / iters };
 }
 
-function dqnSps(): number {
-  const dqn = new Dqn(new CartPoleVec(1), { seed: 1, totalTimesteps: 500_000 });
+function ppoSps(backend: TrainBackend): PpoTiming {
+  const ppo = new Ppo(new CartPoleVec(4), { seed: 1, totalTimesteps: 500_000, backend });
+  const r = timePpo(ppo, quick ? 20 : 60);
+  ppo.dispose();
+  return r;
+}
+
+const btc = BUILTIN_INSTRUMENTS.find((i) => i.symbol === "BTC-PERP")!;
+const tradingBars = syntheticBars(200_000, { seed: 3, start: 40_000, tick: 0.1 });
+
+async function ppoTradingSps(backend: TrainBackend): Promise<PpoTiming & { obsSize: number }> {
+  const s = await TrainingSession.create(
+    { env: "trading", algo: "ppo", steps: 10_000_000, seed: 1, trading: { symbol: "BTC-PERP", timeframe: "1m", window: 16 }, ppo: { backend } },
+    { loadBars: async () => ({ bars: tradingBars, instrument: btc }) },
+  );
+  const ppo = s.algo as Ppo;
+  const r = timePpo(ppo, quick ? 20 : 60);
+  ppo.dispose();
+  return { ...r, obsSize: s.env.obsSize };
+}
+
+function dqnSps(backend: TrainBackend): number {
+  const dqn = new Dqn(new CartPoleVec(1), { seed: 1, totalTimesteps: 500_000, backend });
   dqn.train({ maxSteps: 12_000 }); // past learningStarts (10k)
   const s0 = dqn.globalStep;
   const t = performance.now();
   dqn.train({ maxSteps: s0 + (quick ? 10_000 : 40_000) });
-  return (dqn.globalStep - s0) / ((performance.now() - t) / 1000);
+  const sps = (dqn.globalStep - s0) / ((performance.now() - t) / 1000);
+  dqn.dispose();
+  return sps;
 }
 
 const g = denseThroughput();
@@ -110,5 +160,10 @@ for (const o of [4, 64]) {
   console.log(`single-observation inference, 2x64 tanh MLP, obs ${o}: p50 ${fmt(l.p50, 2)} us, p99 ${fmt(l.p99, 2)} us, back-to-back mean ${fmt(l.mean, 2)} us`);
 }
 console.log(`raw CartPole (16 envs, random actions): ${fmt(cartpoleRaw() / 1e6, 1)} M steps/s`);
-console.log(`PPO CartPole training (CleanRL defaults): ${fmt(ppoSps())} env steps/s`);
-console.log(`DQN CartPole training (CleanRL defaults, after learning starts): ${fmt(dqnSps())} env steps/s`);
+const ppoLine = (r: PpoTiming) => `${fmt(r.sps)} env steps/s (per iteration: update ${fmt(r.updateMs, 1)} ms, rollout + GAE ${fmt(r.restMs, 1)} ms)`;
+for (const backend of ["ts", "onnx"] as const) console.log(`PPO CartPole training (CleanRL defaults), backend ${backend}: ${ppoLine(ppoSps(backend))}`);
+for (const backend of ["ts", "onnx"] as const) {
+  const r = await ppoTradingSps(backend);
+  console.log(`PPO trading-environment training (4 envs, window 16, obs ${r.obsSize}, 2x64 tanh), backend ${backend}: ${ppoLine(r)}`);
+}
+for (const backend of ["ts", "onnx"] as const) console.log(`DQN CartPole training (CleanRL defaults, after learning starts), backend ${backend}: ${fmt(dqnSps(backend))} env steps/s`);

@@ -2,10 +2,23 @@ import { describe, expect, it } from "vitest";
 import { CartPoleVec } from "../cartpole/cartpole";
 import { checkGradient } from "../nn/gradcheck";
 import { Rng } from "../rng";
-import { Dqn, type DqnConfig } from "./dqn";
+import { parseTrainConfig } from "../train/config";
+import { Dqn, type DqnConfig, dqnOnnxUnsupported } from "./dqn";
+import type { TrainBackend } from "./ppo";
 import { NStepAccumulator, ReplayBuffer } from "./replay";
 
 const row = (a: Float32Array | Float64Array, k: number, O: number) => [...a.subarray(k * O, k * O + O)];
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]!));
+  return m;
+};
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
+  return m;
+};
+const bytes = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 describe("replay buffer", () => {
   it("stores transitions as float32, wraps around, and samples uniformly with replacement", () => {
@@ -125,28 +138,87 @@ describe("DQN", () => {
     expect(c.p).not.toEqual(a.p);
   });
 
-  it("a checkpointed run resumes exactly (double, dueling, 3-step, soft target, 2 envs)", () => {
-    const cfg = { ...quick, double: true, dueling: true, nStep: 3, tau: 0.5 };
-    const full = new Dqn(new CartPoleVec(2), cfg);
-    full.train({ maxSteps: 2000 });
-    const fullEnd = full.train({ maxSteps: 4000 });
+  for (const backend of ["ts", "onnx"] as const)
+    it(`a checkpointed run resumes exactly (double, dueling, 3-step, soft target, 2 envs; backend ${backend})`, () => {
+      const cfg = { ...quick, double: true, dueling: true, nStep: 3, tau: 0.5, backend };
+      const full = new Dqn(new CartPoleVec(2), cfg);
+      full.train({ maxSteps: 2000 });
+      const fullEnd = full.train({ maxSteps: 4000 });
 
-    const first = new Dqn(new CartPoleVec(2), cfg);
-    first.train({ maxSteps: 2000 });
-    const buf = first.checkpoint();
-    const resumed = Dqn.restore(new CartPoleVec(2), buf);
-    expect(resumed.globalStep).toBe(2000);
-    const resEnd = resumed.train({ maxSteps: 4000 });
-    expect(new Uint8Array(resumed.params.buffer)).toEqual(new Uint8Array(full.params.buffer));
-    expect(resumed.target).toEqual(full.target);
-    expect(resumed.adam.v).toEqual(full.adam.v);
-    expect(resumed.episodes.count).toBe(full.episodes.count);
-    expect({ ...resEnd, stepsPerSecond: 0 }).toEqual({ ...fullEnd, stepsPerSecond: 0 });
+      const first = new Dqn(new CartPoleVec(2), cfg);
+      first.train({ maxSteps: 2000 });
+      const buf = first.checkpoint();
+      const resumed = Dqn.restore(new CartPoleVec(2), buf);
+      expect(resumed.globalStep).toBe(2000);
+      expect(resumed.backend).toBe(backend);
+      const resEnd = resumed.train({ maxSteps: 4000 });
+      expect(new Uint8Array(resumed.params.buffer)).toEqual(new Uint8Array(full.params.buffer));
+      expect(resumed.target).toEqual(full.target);
+      const ro = resumed.optimizerState(),
+        fo = full.optimizerState();
+      expect(fo.step).toBeGreaterThan(100);
+      expect(bytes(ro.m)).toEqual(bytes(fo.m));
+      expect(bytes(ro.v)).toEqual(bytes(fo.v));
+      expect(ro.step).toBe(fo.step);
+      if (backend === "onnx") expect(maxAbs(full.adam.v)).toBe(0); // the TypeScript optimiser is not used
+      expect(resumed.episodes.count).toBe(full.episodes.count);
+      expect({ ...resEnd, stepsPerSecond: 0 }).toEqual({ ...fullEnd, stepsPerSecond: 0 });
 
-    // without the replay buffer the checkpoint is smaller and the resumed run says it is not exact
-    const slim = first.checkpoint({ replay: false });
-    expect(slim.length).toBeLessThan(buf.length);
-    expect(Dqn.restore(new CartPoleVec(2), slim).replayIntact).toBe(false);
-    expect(() => Dqn.restore(new CartPoleVec(1), buf)).toThrow(/checkpoint was made on/);
+      // without the replay buffer the checkpoint is smaller and the resumed run says it is not exact
+      const slim = first.checkpoint({ replay: false });
+      expect(slim.length).toBeLessThan(buf.length);
+      expect(Dqn.restore(new CartPoleVec(2), slim).replayIntact).toBe(false);
+      expect(() => Dqn.restore(new CartPoleVec(1), buf)).toThrow(/checkpoint was made on/);
+    });
+
+  it("backend: ts is the default; onnx covers every configuration (double, dueling, n-step, mse / huber, clipping); impossible values are refused", () => {
+    const d = new Dqn(new CartPoleVec(1), quick);
+    expect(d.config.backend).toBe("ts");
+    expect(d.onnx).toBeNull();
+    for (const double of [false, true])
+      for (const dueling of [false, true])
+        for (const loss of ["mse", "huber"] as const)
+          for (const activation of ["relu", "tanh"] as const) {
+            const cfg = { ...quick, double, dueling, loss, activation, nStep: 3, maxGradNorm: 1, backend: "onnx" as const };
+            const o = new Dqn(new CartPoleVec(1), cfg);
+            expect(dqnOnnxUnsupported(o.config)).toBeNull();
+            expect(o.backend).toBe("onnx");
+            expect(o.backendNote).toBeNull();
+            o.dispose();
+          }
+    expect(() => new Dqn(new CartPoleVec(1), { ...quick, backend: "cuda" as TrainBackend })).toThrow(/backend must be ts or onnx, got cuda/);
+    expect(parseTrainConfig({ env: "cartpole", algo: "dqn", steps: 1000, dqn: { backend: "onnx" } }).dqn.backend).toBe("onnx");
+    expect(() => parseTrainConfig({ env: "cartpole", algo: "dqn", steps: 1000, dqn: { backend: "fast" } })).toThrow(/dqn\.backend/);
   });
+
+  for (const opts of [
+    {},
+    { double: true, dueling: true, nStep: 3, loss: "huber" as const, maxGradNorm: 0.5 },
+    { double: true, loss: "huber" as const, activation: "tanh" as const, tau: 0.5, maxGradNorm: 10 },
+    { dueling: true, nStep: 2, maxGradNorm: 0.05 },
+  ])
+    it(`backend onnx: the gradient steps match the TypeScript backend within 1e-9 relative (float64 graph; ${JSON.stringify(opts)})`, () => {
+      const cfg = { ...quick, ...opts, seed: 13 };
+      const ts = new Dqn(new CartPoleVec(2), { ...cfg, backend: "ts" });
+      const ox = new Dqn(new CartPoleVec(2), { ...cfg, backend: "onnx" });
+      expect(ox.backend).toBe("onnx");
+      expect(ox.params).toEqual(ts.params);
+      for (const until of [700, 1000, 1400]) {
+        const a = ts.train({ maxSteps: until }),
+          b = ox.train({ maxSteps: until });
+        expect(b.gradientSteps).toBe(a.gradientSteps);
+        expect(b.episodes).toBe(a.episodes);
+        expect(Math.abs(b.tdLoss - a.tdLoss)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(a.tdLoss)));
+        expect(Math.abs(b.qValue - a.qValue)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(a.qValue)));
+        expect(maxDiff(ox.params, ts.params), `params at step ${until}`).toBeLessThanOrEqual(1e-9 * maxAbs(ts.params));
+        expect(maxDiff(ox.target, ts.target)).toBeLessThanOrEqual(1e-9 * maxAbs(ts.target));
+        const mo = ox.optimizerState(),
+          mt = ts.optimizerState();
+        expect(mo.step).toBe(mt.step);
+        expect(maxDiff(mo.m, mt.m)).toBeLessThanOrEqual(1e-9 * maxAbs(mt.m));
+        expect(maxDiff(mo.v, mt.v)).toBeLessThanOrEqual(1e-9 * maxAbs(mt.v));
+      }
+      expect(ox.optimizerState().step).toBeGreaterThan(150); // gradient steps compared
+      expect(maxDiff(ox.params, ts.params)).toBeGreaterThan(0);
+    });
 });

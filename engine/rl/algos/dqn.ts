@@ -12,6 +12,17 @@
  * With several environments each iteration steps all of them (globalStep = (t + 1) * numEnvs) and
  * each environment draws its own exploration coin (CleanRL draws one for all).
  *
+ * Backends for the gradient step (`backend`): "ts" (default) runs the TD loss, its gradient, the
+ * optional clipping and Adam on the plain-TypeScript path (engine/rl/nn); "onnx" runs them as ONE
+ * float64 ONNX graph (engine/rl/onnx/train dqnLossGraph + reverse-mode gradient + clipping + Adam,
+ * TrainStep) on onnxruntime-node. The TD targets are computed in TypeScript for both (target
+ * network forward, double-DQN argmax, n-step discounts), so double, dueling, n-step and mse / huber
+ * are all supported by the graph; acting stays in TypeScript. Results agree within ~1e-9. With
+ * "onnx" the Adam state lives in the TrainStep (`optimizerState()`, saved in checkpoints) and
+ * `params` stays the canonical copy (pushed into the runner before each update, read back after).
+ * If onnxruntime-node's native binding cannot be loaded, an "onnx" run uses "ts" and says so in
+ * `backendNote`.
+ *
  * Parameters: the online network's Mlp layout (nn/mlp.ts) in `params`; the target copy in `target`.
  * With dueling, output column 0 is V and columns 1..numActions are the advantages.
  *
@@ -25,9 +36,13 @@ import { expectArray, packCheckpoint, type TypedArray, unpackCheckpoint } from "
 import { argmaxRows, duelingBackward, duelingForward, huber, mse } from "../nn/losses";
 import { Mlp, type MlpWorkspace } from "../nn/mlp";
 import { Adam, clipGradNorm, linearSchedule, softUpdate } from "../nn/optim";
+import { dqnLossGraph } from "../onnx/train/losses";
+import { mlpNet } from "../onnx/train/nets";
+import { TrainStep } from "../onnx/train/step";
 import { Rng, type RngState } from "../rng";
 import { assertFinite, checkEnvMatches, envFromCheckpoint, envToCheckpoint, EpisodeStats } from "./common";
 import { assertFiniteObs, type VecEnv } from "./env";
+import type { TrainBackend } from "./ppo";
 import { NStepAccumulator, type ReplayBatch, ReplayBuffer } from "./replay";
 
 export interface DqnConfig {
@@ -58,10 +73,15 @@ export interface DqnConfig {
   /** null: no clipping (CleanRL) */
   maxGradNorm: number | null;
   adamEps: number;
+  /** where the gradient step runs: plain TypeScript or one ONNX graph on onnxruntime-node (see above) */
+  backend: TrainBackend;
 }
 
+/** The gradient-step backend when the configuration names none (kept apart from DQN_DEFAULTS, the hyperparameters). */
+export const DQN_DEFAULT_BACKEND: TrainBackend = "ts";
+
 /** CleanRL dqn.py defaults. */
-export const DQN_DEFAULTS: Omit<DqnConfig, "seed" | "totalTimesteps"> = {
+export const DQN_DEFAULTS: Omit<DqnConfig, "seed" | "totalTimesteps" | "backend"> = {
   learningRate: 2.5e-4,
   bufferSize: 10_000,
   gamma: 0.99,
@@ -82,6 +102,19 @@ export const DQN_DEFAULTS: Omit<DqnConfig, "seed" | "totalTimesteps"> = {
   maxGradNorm: null,
   adamEps: 1e-8,
 };
+
+/**
+ * Why the ONNX training graph cannot run this configuration (null: it can). dqnLossGraph covers
+ * plain and dueling heads with mse or huber (delta 1) losses; double DQN and n-step returns only
+ * change the targets, which are computed outside the graph; clipping (or none) is a graph input.
+ * So every configuration validateDqnConfig accepts is supported today; this is the one place to
+ * say otherwise when the options grow.
+ */
+export function dqnOnnxUnsupported(c: DqnConfig): string | null {
+  if (c.loss !== "mse" && c.loss !== "huber") return `loss ${String(c.loss)}`;
+  if (c.activation !== "tanh" && c.activation !== "relu") return `activation ${String(c.activation)}`;
+  return null;
+}
 
 export interface DqnLog {
   globalStep: number;
@@ -124,6 +157,7 @@ export function validateDqnConfig(c: DqnConfig): string[] {
   if (c.loss !== "mse" && c.loss !== "huber") errs.push(`loss must be mse or huber, got ${c.loss}`);
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || c.hidden.some((h) => !Number.isInteger(h) || h < 1)) errs.push(`hidden must be a non-empty list of positive integers`);
   if (!["tanh", "relu"].includes(c.activation)) errs.push(`activation must be tanh or relu, got ${c.activation}`);
+  if (c.backend !== "ts" && c.backend !== "onnx") errs.push(`backend must be ts or onnx, got ${String(c.backend)}`);
   return errs;
 }
 
@@ -150,7 +184,14 @@ export class Dqn {
   readonly params: Float64Array;
   readonly target: Float64Array;
   readonly grads: Float64Array;
+  /** The plain-TypeScript optimiser (backend "ts"; with "onnx" the state is in the TrainStep, see optimizerState()). */
   readonly adam: Adam;
+  /** The backend in use (the configured one unless the ONNX runtime or graph cannot run this configuration). */
+  readonly backend: TrainBackend;
+  /** Why the backend differs from the configured one (null when it does not). */
+  readonly backendNote: string | null = null;
+  /** The ONNX training step (backend "onnx"). */
+  readonly onnx: TrainStep | null = null;
   readonly replay: ReplayBuffer;
   readonly nstep: NStepAccumulator;
   readonly episodes = new EpisodeStats(100);
@@ -192,8 +233,11 @@ export class Dqn {
     config: Partial<DqnConfig> & { seed: number; totalTimesteps: number },
     restoring = false,
   ) {
-    const c: DqnConfig = { ...DQN_DEFAULTS, ...config, hidden: [...(config.hidden ?? DQN_DEFAULTS.hidden)] };
+    const c: DqnConfig = { ...DQN_DEFAULTS, backend: DQN_DEFAULT_BACKEND, ...config, hidden: [...(config.hidden ?? DQN_DEFAULTS.hidden)] };
     const errs = validateDqnConfig(c);
+    // an explicit request for the ONNX backend with a combination its graph does not cover is a configuration error
+    const unsupported = errs.length === 0 && config.backend === "onnx" ? dqnOnnxUnsupported(c) : null;
+    if (unsupported) errs.push(`backend onnx does not support ${unsupported}; use backend ts`);
     if (errs.length) throw new RangeError(`invalid DQN configuration: ${errs.join("; ")}`);
     this.config = c;
     const N = (this.N = env.numEnvs),
@@ -230,11 +274,58 @@ export class Dqn {
     this.dQ = new Float64Array(B * A);
     this.dRaw = new Float64Array(B * outW);
     this.explore = new Uint8Array(N);
+    this.backend = c.backend;
+    if (c.backend === "onnx") {
+      const why = dqnOnnxUnsupported(c);
+      if (why) {
+        this.backend = "ts";
+        this.backendNote = `backend onnx does not support ${why}: using the TypeScript path`;
+      } else {
+        try {
+          this.onnx = this.createTrainStep();
+        } catch (e) {
+          this.backend = "ts";
+          this.backendNote = `ONNX training step unavailable, using the TypeScript path: ${(e as Error).message}`;
+        }
+      }
+    }
     if (!restoring) {
       env.reset(c.seed);
       this.obs.set(env.obs);
     }
     this.startT = this.t;
+  }
+
+  /** The float64 training graph: Q-network over the flat parameters (Mlp layout), TD loss on given targets, clipping, Adam. */
+  private createTrainStep(): TrainStep {
+    const c = this.config;
+    const lg = dqnLossGraph(mlpNet({ sizes: [this.O, ...c.hidden, c.dueling ? this.A + 1 : this.A], activation: c.activation as "tanh" | "relu" }), { numActions: this.A, dueling: c.dueling, loss: c.loss, huberDelta: 1 });
+    const ts = TrainStep.createSync(lg, {
+      precision: "float64",
+      threads: 1,
+      optimizer: { lr: c.learningRate, beta1: this.adam.beta1, beta2: this.adam.beta2, eps: c.adamEps, maxGradNorm: c.maxGradNorm ?? Infinity },
+    });
+    if (ts.params.length !== this.params.length) throw new Error(`ONNX training graph has ${ts.params.length} parameters, the network ${this.params.length}`);
+    return ts;
+  }
+
+  /** The optimiser's state (views): the TypeScript Adam's, or the ONNX TrainStep's. */
+  optimizerState(): { step: number; m: Float64Array; v: Float64Array } {
+    if (this.onnx) return { step: this.onnx.step, m: this.onnx.m as Float64Array, v: this.onnx.v as Float64Array };
+    return { step: this.adam.step, m: this.adam.m, v: this.adam.v };
+  }
+
+  private setOptimizerState(s: { step: number; m: Float64Array; v: Float64Array }): void {
+    if (this.onnx) this.onnx.setState({ params: this.params, ...s });
+    else this.adam.setState(s);
+  }
+
+  /** Releases the ONNX session (backend "onnx"); the trainer must not be used afterwards. */
+  dispose(): void {
+    const ts = this.onnx;
+    if (!ts) return;
+    (this as { onnx: TrainStep | null }).onnx = null;
+    void ts.dispose();
   }
 
   get globalStep(): number {
@@ -366,12 +457,33 @@ export class Dqn {
 
   private trainStep(): void {
     this.sampleBatch();
+    if (this.onnx) {
+      this.trainStepOnnx(this.onnx);
+      return;
+    }
     const { loss, q } = this.lossAndGrad(true);
     assertFinite(loss, "DQN TD loss", this.globalStep);
     if (this.config.maxGradNorm !== null) clipGradNorm(this.grads, this.config.maxGradNorm);
     this.adam.update(this.params, this.grads);
     this.lossSum += loss;
     this.qSum += q;
+    this.gradSteps++;
+  }
+
+  /** Targets in TypeScript, then loss + gradient + clipping + Adam as one ONNX graph run. */
+  private trainStepOnnx(ts: TrainStep): void {
+    this.computeTargets();
+    ts.params.set(this.params);
+    let m: Record<string, number>;
+    try {
+      m = ts.update({ obs: this.batch.obs, actions: this.batch.actions, targets: this.tdTarget });
+    } catch (e) {
+      const msg = (e as Error).message.replace(/; parameters left unchanged$/, "");
+      throw new Error(`DQN ${msg} at environment step ${this.globalStep}; training stopped`, { cause: e });
+    }
+    this.params.set(ts.params);
+    this.lossSum += m.loss!;
+    this.qSum += m.q_mean!;
     this.gradSteps++;
   }
 
@@ -413,11 +525,12 @@ export class Dqn {
   /** Everything needed to continue exactly; without the replay buffer the resumed run refills it. */
   checkpoint(opts: { replay?: boolean } = {}): Buffer {
     const withReplay = opts.replay ?? true;
+    const opt = this.optimizerState();
     const arrays: Record<string, TypedArray> = {
       params: this.params,
       target: this.target,
-      "adam.m": this.adam.m,
-      "adam.v": this.adam.v,
+      "adam.m": opt.m,
+      "adam.v": opt.v,
       obs: this.obs,
       "episodes.returns": this.episodes.returns,
       "episodes.lengths": this.episodes.lengths,
@@ -441,7 +554,7 @@ export class Dqn {
       obsSize: this.O,
       numActions: this.A,
       t: this.t,
-      adamStep: this.adam.step,
+      adamStep: opt.step,
       exploreRng: this.exploreRng.getState(),
       sampleRng: this.sampleRng.getState(),
       episodes: this.episodes.getState(),
@@ -451,15 +564,19 @@ export class Dqn {
     return packCheckpoint(meta, arrays);
   }
 
-  static restore(env: VecEnv, buf: Uint8Array): Dqn {
+  /**
+   * Rebuilds a trainer from checkpoint() output. The backend is the checkpoint's ("ts" for
+   * checkpoints made before backends existed) unless opts.backend overrides it.
+   */
+  static restore(env: VecEnv, buf: Uint8Array, opts: { backend?: TrainBackend } = {}): Dqn {
     const ck = unpackCheckpoint<DqnMeta>(buf);
     const m = ck.meta;
     if (m.kind !== "dqn") throw new Error(`not a DQN checkpoint (kind ${String(m.kind)})`);
     checkEnvMatches(env, m);
-    const d = new Dqn(env, m.config, true);
+    const d = new Dqn(env, { ...m.config, backend: opts.backend ?? m.config.backend ?? "ts" }, true);
     d.params.set(expectArray(ck, "params", Float64Array, d.params.length));
     d.target.set(expectArray(ck, "target", Float64Array, d.target.length));
-    d.adam.setState({ step: m.adamStep, m: expectArray(ck, "adam.m", Float64Array), v: expectArray(ck, "adam.v", Float64Array) });
+    d.setOptimizerState({ step: m.adamStep, m: expectArray(ck, "adam.m", Float64Array, d.params.length), v: expectArray(ck, "adam.v", Float64Array, d.params.length) });
     d.obs.set(expectArray(ck, "obs", Float64Array, d.obs.length));
     d.episodes.setState(m.episodes, expectArray(ck, "episodes.returns", Float64Array), expectArray(ck, "episodes.lengths", Int32Array));
     d.nstep.pObs.set(expectArray(ck, "nstep.obs", Float64Array));

@@ -1,12 +1,23 @@
 import { describe, expect, it } from "vitest";
+import { parseTrainConfig } from "../train/config";
 import { CartPoleVec } from "../cartpole/cartpole";
 import { checkGradient } from "../nn/gradcheck";
 import { Rng } from "../rng";
 import type { EnvSnapshot, VecEnv, VecStep } from "./env";
-import { computeGae, Ppo, type PpoLog } from "./ppo";
+import { computeGae, Ppo, type PpoConfig, type PpoLog, type TrainBackend } from "./ppo";
 
 const small = { seed: 3, totalTimesteps: 4 * 32 * 40, numSteps: 32 } as const;
 const strip = (l: PpoLog) => ({ ...l, stepsPerSecond: 0 });
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]!));
+  return m;
+};
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let k = 0; k < a.length; k++) m = Math.max(m, Math.abs(a[k]! - b[k]!));
+  return m;
+};
 
 describe("PPO", () => {
   it("refuses impossible configurations, naming each field", () => {
@@ -103,25 +114,102 @@ describe("PPO", () => {
     expect(l.learningRate).toBeCloseTo(2.5e-4 * (1 - 2 / 40), 15);
   });
 
-  it("a checkpointed run resumes exactly: k iterations + restore + k equals 2k uninterrupted", () => {
-    const cfg = { ...small, seed: 7, targetKl: 0.015 };
-    const full = new Ppo(new CartPoleVec(4), cfg);
-    const fullLogs = Array.from({ length: 6 }, () => strip(full.runIteration()));
+  for (const backend of ["ts", "onnx"] as const)
+    it(`a checkpointed run resumes exactly: k iterations + restore + k equals 2k uninterrupted (backend ${backend})`, () => {
+      const cfg = { ...small, seed: 7, targetKl: 0.015, backend };
+      const full = new Ppo(new CartPoleVec(4), cfg);
+      const fullLogs = Array.from({ length: 6 }, () => strip(full.runIteration()));
 
-    const first = new Ppo(new CartPoleVec(4), cfg);
-    for (let k = 0; k < 3; k++) first.runIteration();
-    const buf = first.checkpoint();
-    const resumed = Ppo.restore(new CartPoleVec(4), buf);
-    expect(resumed.iteration).toBe(3);
-    expect(resumed.globalStep).toBe(3 * 128);
-    const resumedLogs = Array.from({ length: 3 }, () => strip(resumed.runIteration()));
-    expect(resumedLogs).toEqual(fullLogs.slice(3));
-    expect(new Uint8Array(resumed.params.buffer)).toEqual(new Uint8Array(full.params.buffer));
-    expect(resumed.adam.m).toEqual(full.adam.m);
-    expect(resumed.adam.step).toBe(full.adam.step);
-    // a checkpoint only restores onto the same kind of environment
-    expect(() => Ppo.restore(new CartPoleVec(2), buf)).toThrow(/checkpoint was made on CartPole-v1 \(4 envs/);
+      const first = new Ppo(new CartPoleVec(4), cfg);
+      for (let k = 0; k < 3; k++) first.runIteration();
+      const buf = first.checkpoint();
+      const resumed = Ppo.restore(new CartPoleVec(4), buf);
+      expect(resumed.backend).toBe(backend);
+      expect(resumed.iteration).toBe(3);
+      expect(resumed.globalStep).toBe(3 * 128);
+      const resumedLogs = Array.from({ length: 3 }, () => strip(resumed.runIteration()));
+      expect(resumedLogs).toEqual(fullLogs.slice(3));
+      expect(new Uint8Array(resumed.params.buffer)).toEqual(new Uint8Array(full.params.buffer));
+      const ro = resumed.optimizerState(),
+        fo = full.optimizerState();
+      expect(fo.step).toBeGreaterThan(3 * 4); // the optimiser state is the backend's and it moved
+      expect(maxAbs(fo.v)).toBeGreaterThan(0);
+      expect(new Uint8Array(ro.m.buffer, ro.m.byteOffset, ro.m.byteLength)).toEqual(new Uint8Array(fo.m.buffer, fo.m.byteOffset, fo.m.byteLength));
+      expect(new Uint8Array(ro.v.buffer, ro.v.byteOffset, ro.v.byteLength)).toEqual(new Uint8Array(fo.v.buffer, fo.v.byteOffset, fo.v.byteLength));
+      expect(ro.step).toBe(fo.step);
+      if (backend === "onnx") expect(maxAbs(full.adam.m)).toBe(0); // the TypeScript optimiser is not used
+      expect(Buffer.compare(resumed.checkpoint(), full.checkpoint())).toBe(0);
+      // a checkpoint only restores onto the same kind of environment
+      expect(() => Ppo.restore(new CartPoleVec(2), buf)).toThrow(/checkpoint was made on CartPole-v1 \(4 envs/);
+    });
+
+  it("backend: onnx is the default; impossible values are refused (engine and configuration schema)", () => {
+    const ppo = new Ppo(new CartPoleVec(4), small);
+    expect(ppo.config.backend).toBe("onnx");
+    expect(ppo.backend).toBe("onnx");
+    expect(ppo.backendNote).toBeNull();
+    expect(ppo.onnx).not.toBeNull();
+    expect(new Ppo(new CartPoleVec(4), { ...small, backend: "ts" }).onnx).toBeNull();
+    expect(() => new Ppo(new CartPoleVec(4), { ...small, backend: "gpu" as TrainBackend })).toThrow(/backend must be ts or onnx, got gpu/);
+    expect(parseTrainConfig({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { backend: "ts" } }).ppo.backend).toBe("ts");
+    expect(() => parseTrainConfig({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { backend: "gpu" } })).toThrow(/ppo\.backend/);
   });
+
+  const variants: Partial<PpoConfig>[] = [
+    {},
+    { targetKl: 2e-4, maxGradNorm: 0.05, learningRate: 1e-3 },
+    { clipVloss: false, normAdv: false, activation: "relu", hidden: [32, 16, 8], annealLr: false, entCoef: 0.05, vfCoef: 1.3, clipCoef: 0.1 },
+  ];
+  for (const v of variants)
+    it(`backend onnx: the updates match the TypeScript backend within 1e-9 relative (float64 graph; ${JSON.stringify(v)})`, () => {
+      const cfg = { ...small, seed: 11, numSteps: 32, ...v };
+      const ts = new Ppo(new CartPoleVec(4), { ...cfg, backend: "ts" });
+      const ox = new Ppo(new CartPoleVec(4), { ...cfg, backend: "onnx" });
+      expect(ox.backend).toBe("onnx");
+      expect(ox.params).toEqual(ts.params); // same initialisation
+      let klStops = 0;
+      for (let it = 0; it < 4; it++) {
+        const a = ts.runIteration(),
+          b = ox.runIteration();
+        // 16 minibatch updates per iteration (fewer with the KL stop)
+        expect(b.epochs).toBe(a.epochs);
+        expect(b.globalStep).toBe(a.globalStep);
+        expect(b.learningRate).toBe(a.learningRate);
+        for (const k of ["policyLoss", "valueLoss", "entropy", "approxKl", "oldApproxKl", "clipFrac", "explainedVariance", "meanReturn100"] as const)
+          expect(Math.abs(b[k] - a[k]), `${k} at iteration ${it + 1}: ${b[k]} vs ${a[k]}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(a[k])));
+        expect(maxDiff(ox.params, ts.params), `params after iteration ${it + 1}`).toBeLessThanOrEqual(1e-9 * maxAbs(ts.params));
+        const mo = ox.optimizerState(),
+          mt = ts.optimizerState();
+        expect(mo.step).toBe(mt.step);
+        expect(maxDiff(mo.m, mt.m)).toBeLessThanOrEqual(1e-9 * maxAbs(mt.m));
+        expect(maxDiff(mo.v, mt.v)).toBeLessThanOrEqual(1e-9 * maxAbs(mt.v));
+        if (a.epochs < ts.config.updateEpochs) klStops++;
+      }
+      expect(maxDiff(ox.params, ts.params)).toBeGreaterThan(0); // two different computations
+      if (v.targetKl) expect(klStops).toBeGreaterThan(0); // the KL early stop fired, at the same epoch on both
+    });
+
+  it("a TypeScript-backend checkpoint resumes on the ONNX backend (optimiser state carried over; within 1e-9)", () => {
+    const a = new Ppo(new CartPoleVec(4), { ...small, seed: 9, backend: "ts" });
+    for (let k = 0; k < 2; k++) a.runIteration();
+    const b = Ppo.restore(new CartPoleVec(4), a.checkpoint(), { backend: "onnx" });
+    expect(b.backend).toBe("onnx");
+    expect(b.optimizerState().step).toBe(a.optimizerState().step);
+    for (let k = 0; k < 2; k++) {
+      a.runIteration();
+      b.runIteration();
+    }
+    expect(maxDiff(b.params, a.params)).toBeLessThanOrEqual(1e-9 * maxAbs(a.params));
+  });
+
+  for (const backend of ["ts", "onnx"] as const)
+    it(`stops with a message naming the step when the loss is NaN (backend ${backend})`, () => {
+      const ppo = new Ppo(new CartPoleVec(4), { ...small, backend });
+      ppo.criticParams()[0] = Number.NaN; // values, returns and so the value loss become NaN
+      const before = ppo.params.slice();
+      expect(() => ppo.runIteration()).toThrow(/^PPO .*loss is NaN.* at environment step 128; training stopped$/);
+      expect(Array.from(ppo.params.subarray(0, ppo.actor.numParams))).toEqual(Array.from(before.subarray(0, ppo.actor.numParams)));
+    });
 
   it("stops with a message naming the environment, feature and step when an observation is NaN", () => {
     const inner = new CartPoleVec(4);

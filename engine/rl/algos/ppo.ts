@@ -12,6 +12,18 @@
  *    optional target-KL early stop (checked after each epoch on the last minibatch's approx KL).
  * Defaults are CleanRL's (num_envs 4 comes from the environment given).
  *
+ * Backends for the update (`backend`): "ts" runs each minibatch on the plain-TypeScript path
+ * (engine/rl/nn: lossAndGrad, clipGradNorm, Adam); "onnx" runs it as ONE float64 ONNX graph
+ * through onnxruntime-node (engine/rl/onnx/train: ppoLossGraph + reverse-mode gradient +
+ * gradient-norm clipping + Adam, TrainStep), with the annealed learning rate, max_grad_norm and the
+ * loss coefficients as graph inputs and the logged metrics (policy / value loss, entropy, approx
+ * KL, clip fraction) read from the graph's outputs. Both compute the same function in float64
+ * (within ~1e-9); the rollout (batched actor / critic forward), GAE, advantage normalisation and
+ * minibatch gathering stay in TypeScript for both. With "onnx" the Adam moments and step live in
+ * the TrainStep (`optimizerState()`), `params` stays the canonical copy (pushed into the graph's
+ * runner before each update phase, read back after it). If onnxruntime-node's native binding
+ * cannot be loaded, an "onnx" run uses "ts" and says so in `backendNote`.
+ *
  * Parameters: ONE Float64Array = [actor (Mlp layout), critic (Mlp layout)]; `actorParams()` is the
  * policy the ONNX exporter reads (layout in nn/mlp.ts).
  *
@@ -26,6 +38,9 @@ import { expectArray, packCheckpoint, type TypedArray, unpackCheckpoint } from "
 import { categoricalBackward, categoricalForward, meanStd, ppoPolicyLoss, ppoValueLoss, sampleCategorical } from "../nn/losses";
 import { Mlp, type MlpWorkspace } from "../nn/mlp";
 import { Adam, clipGradNorm, linearAnneal } from "../nn/optim";
+import { ppoLossGraph } from "../onnx/train/losses";
+import { mlpNet } from "../onnx/train/nets";
+import { TrainStep } from "../onnx/train/step";
 import { Rng, type RngState } from "../rng";
 import { assertFinite, checkEnvMatches, envFromCheckpoint, envToCheckpoint, EpisodeStats } from "./common";
 import { assertFiniteObs, type VecEnv } from "./env";
@@ -52,9 +67,19 @@ export interface PpoConfig {
   hidden: number[];
   activation: Activation;
   adamEps: number;
+  /** where each minibatch update runs: plain TypeScript or one ONNX graph on onnxruntime-node (see above) */
+  backend: TrainBackend;
 }
 
-export const PPO_DEFAULTS: Omit<PpoConfig, "seed" | "totalTimesteps"> = {
+export type TrainBackend = "ts" | "onnx";
+
+/**
+ * The update backend when the configuration names none: "onnx" (measured faster end to end, see
+ * bench.ts; kept apart from PPO_DEFAULTS, which lists the algorithm's hyperparameters).
+ */
+export const PPO_DEFAULT_BACKEND: TrainBackend = "onnx";
+
+export const PPO_DEFAULTS: Omit<PpoConfig, "seed" | "totalTimesteps" | "backend"> = {
   learningRate: 2.5e-4,
   annealLr: true,
   numSteps: 128,
@@ -125,6 +150,7 @@ export function validatePpoConfig(c: PpoConfig, numEnvs: number): string[] {
   if (c.targetKl !== null && !(c.targetKl > 0)) errs.push(`targetKl must be positive or null, got ${c.targetKl}`);
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || c.hidden.some((h) => !Number.isInteger(h) || h < 1)) errs.push(`hidden must be a non-empty list of positive integers`);
   if (!["tanh", "relu"].includes(c.activation)) errs.push(`activation must be tanh or relu, got ${c.activation}`);
+  if (c.backend !== "ts" && c.backend !== "onnx") errs.push(`backend must be ts or onnx, got ${String(c.backend)}`);
   return errs;
 }
 
@@ -152,7 +178,14 @@ export class Ppo {
   /** [actor params, critic params] */
   readonly params: Float64Array;
   readonly grads: Float64Array;
+  /** The plain-TypeScript optimiser (backend "ts"; with "onnx" the state is in the TrainStep, see optimizerState()). */
   readonly adam: Adam;
+  /** The backend in use (the configured one unless the ONNX runtime could not be loaded). */
+  readonly backend: TrainBackend;
+  /** Why the backend differs from the configured one (null when it does not). */
+  readonly backendNote: string | null = null;
+  /** The ONNX training step (backend "onnx"). */
+  readonly onnx: TrainStep | null = null;
   readonly episodes = new EpisodeStats(100);
   readonly numIterations: number;
   readonly batchSize: number;
@@ -198,6 +231,7 @@ export class Ppo {
   private readonly rollScratch: Float64Array;
   private readonly rollLogp: Float64Array;
   private readonly rollAct: Int32Array;
+  private readonly onnxFeeds: Record<string, Float64Array | Int32Array>;
   private readonly startTime = performance.now();
   private startStep: number;
 
@@ -206,7 +240,7 @@ export class Ppo {
     config: Partial<PpoConfig> & { seed: number; totalTimesteps: number },
     restoring = false,
   ) {
-    const c: PpoConfig = { ...PPO_DEFAULTS, ...config, hidden: [...(config.hidden ?? PPO_DEFAULTS.hidden)] };
+    const c: PpoConfig = { ...PPO_DEFAULTS, backend: PPO_DEFAULT_BACKEND, ...config, hidden: [...(config.hidden ?? PPO_DEFAULTS.hidden)] };
     const errs = validatePpoConfig(c, env.numEnvs);
     if (errs.length) throw new RangeError(`invalid PPO configuration: ${errs.join("; ")}`);
     this.config = c;
@@ -259,11 +293,66 @@ export class Ppo {
     this.rollScratch = new Float64Array(N * A);
     this.rollLogp = new Float64Array(N);
     this.rollAct = new Int32Array(N);
+    this.onnxFeeds = { obs: this.mObs, actions: this.mAct, old_logp: this.mOldLogp, advantages: this.mAdv, returns: this.mRet, old_values: this.mOldV };
+    this.backend = c.backend;
+    if (c.backend === "onnx") {
+      try {
+        this.onnx = this.createTrainStep();
+      } catch (e) {
+        this.backend = "ts";
+        this.backendNote = `ONNX training step unavailable, using the TypeScript path: ${(e as Error).message}`;
+      }
+    }
     if (!restoring) {
       env.reset(c.seed);
       this.nextObs.set(env.obs);
     }
     this.startStep = this.globalStep;
+  }
+
+  /**
+   * The float64 training graph of this configuration: actor and critic MLPs over one flat
+   * parameter vector (the same layout as `params`), the PPO loss with advantages normalised
+   * outside (loadMinibatch), gradient, clipping and Adam; run synchronously.
+   */
+  private createTrainStep(): TrainStep {
+    const c = this.config;
+    const lg = ppoLossGraph(
+      {
+        actor: mlpNet({ sizes: [this.O, ...c.hidden, this.A], activation: c.activation as "tanh" | "relu" }),
+        critic: mlpNet({ sizes: [this.O, ...c.hidden, 1], activation: c.activation as "tanh" | "relu" }),
+      },
+      { numActions: this.A, clipVloss: c.clipVloss, normAdv: false },
+    );
+    const ts = TrainStep.createSync(lg, {
+      precision: "float64",
+      threads: 1,
+      optimizer: { lr: c.learningRate, beta1: this.adam.beta1, beta2: this.adam.beta2, eps: c.adamEps, maxGradNorm: c.maxGradNorm },
+    });
+    if (ts.params.length !== this.params.length) throw new Error(`ONNX training graph has ${ts.params.length} parameters, the networks ${this.params.length}`);
+    ts.hyper.clip_coef = c.clipCoef;
+    ts.hyper.ent_coef = c.entCoef;
+    ts.hyper.vf_coef = c.vfCoef;
+    return ts;
+  }
+
+  /** The optimiser's state (views): the TypeScript Adam's, or the ONNX TrainStep's. */
+  optimizerState(): { step: number; m: Float64Array; v: Float64Array } {
+    if (this.onnx) return { step: this.onnx.step, m: this.onnx.m as Float64Array, v: this.onnx.v as Float64Array };
+    return { step: this.adam.step, m: this.adam.m, v: this.adam.v };
+  }
+
+  private setOptimizerState(s: { step: number; m: Float64Array; v: Float64Array }): void {
+    if (this.onnx) this.onnx.setState({ params: this.params, ...s });
+    else this.adam.setState(s);
+  }
+
+  /** Releases the ONNX session (backend "onnx"); the trainer must not be used afterwards. */
+  dispose(): void {
+    const ts = this.onnx;
+    if (!ts) return;
+    (this as { onnx: TrainStep | null }).onnx = null;
+    void ts.dispose();
   }
 
   /** The policy's parameters (a view; layout in nn/mlp.ts). */
@@ -342,6 +431,11 @@ export class Ppo {
     computeGae(this.bRewards, this.bValues, this.bDones, nextV, this.nextDone, c.numSteps, N, c.gamma, c.gaeLambda, this.bAdv, this.bRet);
 
     // ---- update
+    const ts = this.onnx;
+    if (ts) {
+      ts.params.set(this.params);
+      ts.optimizer.lr = lr;
+    }
     const M = this.minibatchSize;
     const inds = this.inds;
     for (let k = 0; k < this.batchSize; k++) inds[k] = k;
@@ -357,7 +451,7 @@ export class Ppo {
       epochs++;
       this.shuffleRng.shuffle(inds);
       for (let start = 0; start < this.batchSize; start += M) {
-        const st = this.minibatchStep(start);
+        const st = ts ? this.minibatchStepOnnx(ts, start) : this.minibatchStep(start);
         pgLoss = st.pgLoss;
         vLoss = st.vLoss;
         entropy = st.entropy;
@@ -368,6 +462,7 @@ export class Ppo {
       }
       if (c.targetKl !== null && approxKl > c.targetKl) break;
     }
+    if (ts) this.params.set(ts.params);
 
     // explained variance of the value predictions against the returns
     const ev = explainedVariance(this.bValues, this.bRet);
@@ -401,6 +496,21 @@ export class Ppo {
     assertFinite(norm, "PPO gradient norm", this.globalStep);
     this.adam.update(this.params, this.grads);
     return st;
+  }
+
+  /** One minibatch update through the ONNX training graph (loss, gradient, clipping, Adam; metrics from its outputs). */
+  private minibatchStepOnnx(ts: TrainStep, start: number) {
+    this.loadMinibatch(start);
+    let m: Record<string, number>;
+    try {
+      m = ts.update(this.onnxFeeds);
+    } catch (e) {
+      // TrainStep commits nothing when the loss or gradient norm is not finite
+      this.params.set(ts.params);
+      const msg = (e as Error).message.replace(/; parameters left unchanged$/, "");
+      throw new Error(`PPO ${msg} at environment step ${this.globalStep}; training stopped`, { cause: e });
+    }
+    return { pgLoss: m.pg_loss!, vLoss: m.v_loss!, entropy: m.entropy!, approxKl: m.approx_kl!, oldApproxKl: m.old_approx_kl!, clipFrac: m.clip_frac!, loss: m.loss! };
   }
 
   /** @internal Gathers rollout rows inds[start .. start + M) into the minibatch buffers (normalising advantages). */
@@ -476,10 +586,11 @@ export class Ppo {
 
   /** Everything needed to continue exactly (at an iteration boundary). */
   checkpoint(): Buffer {
+    const opt = this.optimizerState();
     const arrays: Record<string, TypedArray> = {
       params: this.params,
-      "adam.m": this.adam.m,
-      "adam.v": this.adam.v,
+      "adam.m": opt.m,
+      "adam.v": opt.v,
       nextObs: this.nextObs,
       nextDone: this.nextDone,
       "episodes.returns": this.episodes.returns,
@@ -496,7 +607,7 @@ export class Ppo {
       numActions: this.A,
       iteration: this.iteration,
       globalStep: this.globalStep,
-      adamStep: this.adam.step,
+      adamStep: opt.step,
       actRng: this.actRng.getState(),
       shuffleRng: this.shuffleRng.getState(),
       episodes: this.episodes.getState(),
@@ -505,15 +616,20 @@ export class Ppo {
     return packCheckpoint(meta, arrays);
   }
 
-  /** Rebuilds a trainer from checkpoint() output on an environment of the same kind and size. */
-  static restore(env: VecEnv, buf: Uint8Array): Ppo {
+  /**
+   * Rebuilds a trainer from checkpoint() output on an environment of the same kind and size.
+   * The backend is the checkpoint's ("ts" for checkpoints made before backends existed) unless
+   * opts.backend overrides it (the optimiser state carries over; the continuation then matches
+   * within the backends' ~1e-9 rather than bit for bit).
+   */
+  static restore(env: VecEnv, buf: Uint8Array, opts: { backend?: TrainBackend } = {}): Ppo {
     const ck = unpackCheckpoint<PpoMeta>(buf);
     const m = ck.meta;
     if (m.kind !== "ppo") throw new Error(`not a PPO checkpoint (kind ${String(m.kind)})`);
     checkEnvMatches(env, m);
-    const p = new Ppo(env, m.config, true);
+    const p = new Ppo(env, { ...m.config, backend: opts.backend ?? m.config.backend ?? "ts" }, true);
     p.params.set(expectArray(ck, "params", Float64Array, p.params.length));
-    p.adam.setState({ step: m.adamStep, m: expectArray(ck, "adam.m", Float64Array), v: expectArray(ck, "adam.v", Float64Array) });
+    p.setOptimizerState({ step: m.adamStep, m: expectArray(ck, "adam.m", Float64Array, p.params.length), v: expectArray(ck, "adam.v", Float64Array, p.params.length) });
     p.nextObs.set(expectArray(ck, "nextObs", Float64Array, p.nextObs.length));
     p.nextDone.set(expectArray(ck, "nextDone", Float64Array, p.nextDone.length));
     p.episodes.setState(m.episodes, expectArray(ck, "episodes.returns", Float64Array), expectArray(ck, "episodes.lengths", Int32Array));

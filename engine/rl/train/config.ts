@@ -25,6 +25,8 @@ export const PpoOptionsSchema = z
     targetKl: z.number().positive().nullable().optional(),
     hidden: z.array(int().min(1).max(4096)).min(1).max(8).optional(),
     activation: z.enum(["tanh", "relu"]).optional(),
+    /** Where each gradient update runs: "ts" (plain TypeScript) or "onnx" (one float64 ONNX graph on onnxruntime-node). */
+    backend: z.enum(["ts", "onnx"]).optional(),
   })
   .strict();
 
@@ -48,6 +50,8 @@ export const DqnOptionsSchema = z
     nStep: int().min(1).max(100).optional(),
     loss: z.enum(["mse", "huber"]).optional(),
     maxGradNorm: z.number().positive().nullable().optional(),
+    /** Where each gradient update runs: "ts" (plain TypeScript) or "onnx" (one float64 ONNX graph on onnxruntime-node). */
+    backend: z.enum(["ts", "onnx"]).optional(),
   })
   .strict();
 

@@ -80,6 +80,17 @@ export class GraphSession {
     return new GraphSession(null, await ort.InferenceSession.create(bytes, o), g, precision);
   }
 
+  /** Synchronous creation through the native binding; throws when the binding cannot be loaded (use create()). */
+  static createSync(g: Graph, opts: SessionOptions = {}): GraphSession {
+    const b = nativeBinding();
+    if (!b) throw new Error("onnxruntime-node's native binding is not available: use GraphSession.create()");
+    const precision = opts.precision ?? "float32";
+    const bytes = toBytes(g, precision);
+    const s = new b.InferenceSession();
+    s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, ortOptions(opts.threads ?? 1));
+    return new GraphSession(s, null, g, precision);
+  }
+
   get sync(): boolean {
     return this.nativeSession !== null;
   }

@@ -178,6 +178,19 @@ describe("PPO training step", () => {
     expect(a.batchInputs).toEqual(["obs", "actions", "old_logp", "advantages", "returns", "old_values"]);
   });
 
+  it("createSync (native binding) builds the same runner as create", async () => {
+    const p0 = randVec(P, 0.3, 8);
+    const a = await track(TrainStep.create(ppoLossGraph(model, { numActions: A }), { precision: "float64", params: p0 }));
+    const b = TrainStep.createSync(ppoLossGraph(model, { numActions: A }), { precision: "float64", params: p0 });
+    open.push(b);
+    expect(b.session.sync).toBe(true);
+    for (let u = 0; u < 3; u++) {
+      const x = batch(16, 700 + u);
+      expect(b.update(feeds(x))).toEqual(a.update(feeds(x)));
+    }
+    expect(Array.from(b.params)).toEqual(Array.from(a.params));
+  });
+
   it("a NaN in the batch stops the update with the update number; nothing is committed", async () => {
     const ts = await track(TrainStep.create(ppoLossGraph(model, { numActions: A }), { params: randVec(P, 0.3, 6) }));
     ts.update(feeds(batch(16, 400)));

@@ -148,6 +148,13 @@ export class TrainStep {
     return new TrainStep(session, lg, opts);
   }
 
+  /** As create(), synchronously (needs onnxruntime-node's native binding; throws without it). */
+  static createSync(lg: LossGraph, opts: TrainStepOptions = {}): TrainStep {
+    const g = buildTrainGraph(lg);
+    const session = GraphSession.createSync(g, { precision: opts.precision, threads: opts.threads });
+    return new TrainStep(session, lg, opts);
+  }
+
   /** Names of the per-batch inputs (e.g. obs, actions, old_logp, ...). */
   get batchInputs(): readonly string[] {
     return this.batchNames;
