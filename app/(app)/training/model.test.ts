@@ -155,6 +155,7 @@ describe("form defaults and config", () => {
     expect(ppoBatch({ ...initialFormValues(), numEnvs: "3", "ppo.numMinibatches": "5" })).toMatchObject({ batch: 384, minibatch: null });
     expect(ppoBatch({ ...initialFormValues(), "ppo.numSteps": "x" })).toBe(null);
     expect(defaultNumEnvs("cartpole", "dqn")).toBe(1);
+    expect(defaultNumEnvs("trading", "ppo")).toBe(8);
   });
 });
 

@@ -80,7 +80,7 @@ export const DEFAULT_STEPS = 100_000;
 
 /** Parallel environments the engine uses when the field is blank (engine/rl/train/session.ts). */
 export function defaultNumEnvs(env: EnvId, algo: AlgoId): number {
-  return env === "cartpole" ? (algo === "ppo" ? 4 : 1) : 4;
+  return env === "cartpole" ? (algo === "ppo" ? 4 : 1) : algo === "ppo" ? 8 : 4;
 }
 
 // ------------------------------------------------------------------ form fields

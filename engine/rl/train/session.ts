@@ -138,7 +138,8 @@ export class TrainingSession {
       }
       const inner = new VecTradingEnv({
         dataset,
-        numEnvs: config.numEnvs ?? 4,
+        // PPO: 8 parallel episode windows (~20k env steps/s here; 4 gave ~17.7k, see BENCHMARKS.md)
+        numEnvs: config.numEnvs ?? (config.algo === "ppo" ? 8 : 4),
         window: t.window,
         span: split.train,
         episodeLength: Math.min(t.episodeLength, Math.max(1, split.train.to - split.train.from - 2)),
