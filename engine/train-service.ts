@@ -181,7 +181,7 @@ export class TrainService {
         algo: c.algo,
         env: c.env,
         hyperparams: { ...(c.algo === "ppo" ? c.ppo : c.dqn), numEnvs: session.env.numEnvs, steps: c.steps, network: onnx.spec },
-        featureSpec: c.env === "trading" ? { window: c.trading!.window, features: "default", normalisation: "expanding (past only)", actions: c.trading!.actions, contractSize: c.trading!.contractSize } : { obs: "CartPole-v1 state (x, x_dot, theta, theta_dot)" },
+        featureSpec: c.env === "trading" ? { window: c.trading!.window, features: "default", normalisation: "expanding (past only)", actions: c.trading!.actions, contractSize: c.trading!.contractSize, maxUnits: 1, cash: c.trading!.cash, unrealizedScale: c.trading!.cash * 0.01, flatAtSessionEnd: c.trading!.flatAtSessionEnd, obsSize: session.env.obsSize, numActions: session.env.numActions, symbol: c.trading!.symbol, timeframe: c.trading!.timeframe } : { obs: "CartPole-v1 state (x, x_dot, theta, theta_dot)" },
         dataSpans: report.trading?.spans ?? null,
         seed: c.seed,
         metrics: report,

@@ -38,12 +38,23 @@ export interface VecStep {
   readonly episodeLength: Int32Array;
 }
 
+export interface ObsLayout {
+  window: number;
+  features: number;
+  extra: number;
+}
+
 export interface VecEnv extends VecStep {
   /** identifies the environment and its configuration in checkpoints, e.g. "CartPole-v1" */
   readonly id: string;
   readonly numEnvs: number;
   readonly obsSize: number;
   readonly numActions: number;
+  /**
+   * Environments whose observation is a window of feature rows (oldest first, row-major) followed
+   * by `extra` values say so here; attention policies need it (obsSize = window x features + extra).
+   */
+  readonly obsLayout?: ObsLayout;
   /** Starts every environment afresh from `seed`; returns obs. */
   reset(seed: number): Float64Array;
   /** Applies one action per environment (each in [0, numActions)); returns this step's arrays. */

@@ -30,11 +30,11 @@ describe("PPO", () => {
 
   it("initialises like CleanRL: one flat vector [actor, critic], orthogonal, 0.01 policy head, 1.0 value head", () => {
     const ppo = new Ppo(new CartPoleVec(4), { seed: 1, totalTimesteps: 500_000 });
-    expect(ppo.actor.spec.sizes).toEqual([4, 64, 64, 2]);
-    expect(ppo.critic.spec.sizes).toEqual([4, 64, 64, 1]);
-    expect(ppo.params.length).toBe(ppo.actor.numParams + ppo.critic.numParams);
+    expect(ppo.actor!.spec.sizes).toEqual([4, 64, 64, 2]);
+    expect(ppo.critic!.spec.sizes).toEqual([4, 64, 64, 1]);
+    expect(ppo.params.length).toBe(ppo.actor!.numParams + ppo.critic!.numParams);
     expect(ppo.actorParams().length).toBe(4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2);
-    const head = ppo.actor.layers[2]!;
+    const head = ppo.actor!.layers[2]!;
     let n2 = 0;
     for (let k = 0; k < 64 * 2; k++) n2 += ppo.actorParams()[head.wOff + k]! ** 2;
     expect(n2).toBeCloseTo(2 * 0.01 ** 2, 12); // two orthonormal columns scaled by 0.01
@@ -208,7 +208,7 @@ describe("PPO", () => {
       ppo.criticParams()[0] = Number.NaN; // values, returns and so the value loss become NaN
       const before = ppo.params.slice();
       expect(() => ppo.runIteration()).toThrow(/^PPO .*loss is NaN.* at environment step 128; training stopped$/);
-      expect(Array.from(ppo.params.subarray(0, ppo.actor.numParams))).toEqual(Array.from(before.subarray(0, ppo.actor.numParams)));
+      expect(Array.from(ppo.params.subarray(0, ppo.actor!.numParams))).toEqual(Array.from(before.subarray(0, ppo.actor!.numParams)));
     });
 
   it("stops with a message naming the environment, feature and step when an observation is NaN", () => {

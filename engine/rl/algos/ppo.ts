@@ -39,11 +39,12 @@ import { categoricalBackward, categoricalForward, meanStd, ppoPolicyLoss, ppoVal
 import { Mlp, type MlpWorkspace } from "../nn/mlp";
 import { Adam, clipGradNorm, linearAnneal } from "../nn/optim";
 import { ppoLossGraph } from "../onnx/train/losses";
-import { mlpNet } from "../onnx/train/nets";
+import { attentionNet, mlpNet, type NetSpec, netParamCount } from "../onnx/train/nets";
 import { TrainStep } from "../onnx/train/step";
 import { Rng, type RngState } from "../rng";
 import { assertFinite, checkEnvMatches, envFromCheckpoint, envToCheckpoint, EpisodeStats } from "./common";
 import { assertFiniteObs, type VecEnv } from "./env";
+import { ATTENTION_DEFAULTS, type AttentionOptions, attentionSpecFor, initNet, NetsForward, type NetworkKind, validateAttentionOptions } from "./policy-nets";
 
 export interface PpoConfig {
   seed: number;
@@ -69,6 +70,13 @@ export interface PpoConfig {
   adamEps: number;
   /** where each minibatch update runs: plain TypeScript or one ONNX graph on onnxruntime-node (see above) */
   backend: TrainBackend;
+  /**
+   * "mlp": actor and critic are MLPs (hidden, activation). "attention": each is a transformer-
+   * attention encoder over the observation window (./policy-nets.ts) with an MLP head of `hidden`;
+   * needs an environment with a windowed observation (obsLayout) and the "onnx" backend.
+   */
+  network: NetworkKind;
+  attention: AttentionOptions;
 }
 
 export type TrainBackend = "ts" | "onnx";
@@ -97,6 +105,8 @@ export const PPO_DEFAULTS: Omit<PpoConfig, "seed" | "totalTimesteps" | "backend"
   hidden: [64, 64],
   activation: "tanh",
   adamEps: 1e-5,
+  network: "mlp",
+  attention: ATTENTION_DEFAULTS,
 };
 
 export interface PpoLog {
@@ -151,6 +161,11 @@ export function validatePpoConfig(c: PpoConfig, numEnvs: number): string[] {
   if (!Array.isArray(c.hidden) || c.hidden.length === 0 || c.hidden.some((h) => !Number.isInteger(h) || h < 1)) errs.push(`hidden must be a non-empty list of positive integers`);
   if (!["tanh", "relu"].includes(c.activation)) errs.push(`activation must be tanh or relu, got ${c.activation}`);
   if (c.backend !== "ts" && c.backend !== "onnx") errs.push(`backend must be ts or onnx, got ${String(c.backend)}`);
+  if (c.network !== "mlp" && c.network !== "attention") errs.push(`network must be mlp or attention, got ${String(c.network)}`);
+  if (c.network === "attention") {
+    errs.push(...validateAttentionOptions(c.attention));
+    if (c.backend !== "onnx") errs.push(`backend must be onnx for attention networks (they train through the ONNX graph), got ${c.backend}`);
+  }
   return errs;
 }
 
@@ -173,8 +188,15 @@ interface PpoMeta {
 
 export class Ppo {
   readonly config: PpoConfig;
-  readonly actor: Mlp;
-  readonly critic: Mlp;
+  /** The networks as described once (MLP or attention); the ONNX graphs are emitted from these. */
+  readonly actorNet: NetSpec;
+  readonly criticNet: NetSpec;
+  /** The plain-TypeScript MLPs (network "mlp"; null for attention, which runs on ORT). */
+  readonly actor: Mlp | null;
+  readonly critic: Mlp | null;
+  /** Rollout / evaluation forward pass on ORT (network "attention"). */
+  private fwd: NetsForward | null = null;
+  private readonly actorCount: number;
   /** [actor params, critic params] */
   readonly params: Float64Array;
   readonly grads: Float64Array;
@@ -224,10 +246,10 @@ export class Ppo {
   private readonly dEnt: Float64Array;
   private readonly dLogits: Float64Array;
   private readonly dV: Float64Array;
-  private readonly actorWs: MlpWorkspace;
-  private readonly criticWs: MlpWorkspace;
-  private readonly actorWsRoll: MlpWorkspace;
-  private readonly criticWsRoll: MlpWorkspace;
+  private readonly actorWs: MlpWorkspace | null;
+  private readonly criticWs: MlpWorkspace | null;
+  private readonly actorWsRoll: MlpWorkspace | null;
+  private readonly criticWsRoll: MlpWorkspace | null;
   private readonly rollScratch: Float64Array;
   private readonly rollLogp: Float64Array;
   private readonly rollAct: Int32Array;
@@ -237,23 +259,39 @@ export class Ppo {
 
   constructor(
     readonly env: VecEnv,
-    config: Partial<PpoConfig> & { seed: number; totalTimesteps: number },
+    config: Partial<Omit<PpoConfig, "attention">> & { seed: number; totalTimesteps: number; attention?: Partial<AttentionOptions> },
     restoring = false,
   ) {
-    const c: PpoConfig = { ...PPO_DEFAULTS, backend: PPO_DEFAULT_BACKEND, ...config, hidden: [...(config.hidden ?? PPO_DEFAULTS.hidden)] };
+    const c: PpoConfig = { ...PPO_DEFAULTS, backend: PPO_DEFAULT_BACKEND, ...config, hidden: [...(config.hidden ?? PPO_DEFAULTS.hidden)], attention: { ...ATTENTION_DEFAULTS, ...config.attention } };
     const errs = validatePpoConfig(c, env.numEnvs);
     if (errs.length) throw new RangeError(`invalid PPO configuration: ${errs.join("; ")}`);
     this.config = c;
     const N = (this.N = env.numEnvs),
       O = (this.O = env.obsSize),
       A = (this.A = env.numActions);
-    this.actor = new Mlp({ sizes: [O, ...c.hidden, A], hidden: c.activation });
-    this.critic = new Mlp({ sizes: [O, ...c.hidden, 1], hidden: c.activation });
-    this.params = new Float64Array(this.actor.numParams + this.critic.numParams);
+    const act = c.activation as "tanh" | "relu";
+    if (c.network === "attention") {
+      if (!env.obsLayout) throw new RangeError(`network attention needs an environment whose observation is a window of feature rows; ${env.id} has none (use network mlp)`);
+      this.actorNet = attentionNet(attentionSpecFor(env.obsLayout, c.attention, c.hidden, A, act));
+      this.criticNet = attentionNet(attentionSpecFor(env.obsLayout, c.attention, c.hidden, 1, act));
+      this.actor = this.critic = null;
+    } else {
+      this.actorNet = mlpNet({ sizes: [O, ...c.hidden, A], activation: act });
+      this.criticNet = mlpNet({ sizes: [O, ...c.hidden, 1], activation: act });
+      this.actor = new Mlp({ sizes: [O, ...c.hidden, A], hidden: c.activation });
+      this.critic = new Mlp({ sizes: [O, ...c.hidden, 1], hidden: c.activation });
+    }
+    this.actorCount = netParamCount(this.actorNet);
+    this.params = new Float64Array(this.actorCount + netParamCount(this.criticNet));
     this.grads = new Float64Array(this.params.length);
     const initRng = Rng.create(c.seed, "ppo", "init");
-    this.actor.initOrthogonal(this.actorParams(), initRng, Math.SQRT2, 0.01);
-    this.critic.initOrthogonal(this.criticParams(), initRng, Math.SQRT2, 1.0);
+    if (this.actor && this.critic) {
+      this.actor.initOrthogonal(this.actorParams(), initRng, Math.SQRT2, 0.01);
+      this.critic.initOrthogonal(this.criticParams(), initRng, Math.SQRT2, 1.0);
+    } else {
+      initNet(this.actorNet, this.actorParams(), initRng, 0.01);
+      initNet(this.criticNet, this.criticParams(), initRng, 1.0);
+    }
     this.actRng = Rng.create(c.seed, "ppo", "actions");
     this.shuffleRng = Rng.create(c.seed, "ppo", "minibatches");
     this.adam = new Adam(this.params.length, { lr: c.learningRate, eps: c.adamEps });
@@ -286,10 +324,10 @@ export class Ppo {
     this.dEnt = new Float64Array(M);
     this.dLogits = new Float64Array(M * A);
     this.dV = new Float64Array(M);
-    this.actorWs = this.actor.workspace(M);
-    this.criticWs = this.critic.workspace(M);
-    this.actorWsRoll = this.actor.workspace(N);
-    this.criticWsRoll = this.critic.workspace(N);
+    this.actorWs = this.actor?.workspace(M) ?? null;
+    this.criticWs = this.critic?.workspace(M) ?? null;
+    this.actorWsRoll = this.actor?.workspace(N) ?? null;
+    this.criticWsRoll = this.critic?.workspace(N) ?? null;
     this.rollScratch = new Float64Array(N * A);
     this.rollLogp = new Float64Array(N);
     this.rollAct = new Int32Array(N);
@@ -299,10 +337,12 @@ export class Ppo {
       try {
         this.onnx = this.createTrainStep();
       } catch (e) {
+        if (c.network === "attention") throw new Error(`attention networks need onnxruntime-node, which could not run the training graph: ${(e as Error).message}`, { cause: e });
         this.backend = "ts";
         this.backendNote = `ONNX training step unavailable, using the TypeScript path: ${(e as Error).message}`;
       }
     }
+    if (c.network === "attention") this.fwd = new NetsForward([{ name: "actor", net: this.actorNet }, { name: "critic", net: this.criticNet }], O);
     if (!restoring) {
       env.reset(c.seed);
       this.nextObs.set(env.obs);
@@ -318,10 +358,7 @@ export class Ppo {
   private createTrainStep(): TrainStep {
     const c = this.config;
     const lg = ppoLossGraph(
-      {
-        actor: mlpNet({ sizes: [this.O, ...c.hidden, this.A], activation: c.activation as "tanh" | "relu" }),
-        critic: mlpNet({ sizes: [this.O, ...c.hidden, 1], activation: c.activation as "tanh" | "relu" }),
-      },
+      { actor: this.actorNet, critic: this.criticNet },
       { numActions: this.A, clipVloss: c.clipVloss, normAdv: false },
     );
     const ts = TrainStep.createSync(lg, {
@@ -349,6 +386,8 @@ export class Ppo {
 
   /** Releases the ONNX session (backend "onnx"); the trainer must not be used afterwards. */
   dispose(): void {
+    this.fwd?.dispose();
+    this.fwd = null;
     const ts = this.onnx;
     if (!ts) return;
     (this as { onnx: TrainStep | null }).onnx = null;
@@ -357,17 +396,27 @@ export class Ppo {
 
   /** The policy's parameters (a view; layout in nn/mlp.ts). */
   actorParams(): Float64Array {
-    return this.params.subarray(0, this.actor.numParams);
+    return this.params.subarray(0, this.actorCount);
   }
 
   criticParams(): Float64Array {
-    return this.params.subarray(this.actor.numParams);
+    return this.params.subarray(this.actorCount);
+  }
+
+  /** Actor logits [n, A] and critic values [n] for n observations. */
+  private forwardBoth(obs: Float64Array, n: number): { logits: Float64Array; values: Float64Array } {
+    if (this.fwd) {
+      const r = this.fwd.run(this.params, obs.length === n * this.O ? obs : obs.subarray(0, n * this.O));
+      return { logits: r.actor!, values: r.critic! };
+    }
+    const ws = n === this.N ? this.actorWsRoll! : this.actor!.workspace(n);
+    const cws = n === this.N ? this.criticWsRoll! : this.critic!.workspace(n);
+    return { logits: this.actor!.forward(this.actorParams(), obs, n, ws), values: this.critic!.forward(this.criticParams(), obs, n, cws) };
   }
 
   /** Greedy or sampled action for one observation (evaluation helper). */
   act(obs: Float64Array, greedy = true, rng?: Rng): number {
-    const ws = this.actor.workspace(1);
-    const logits = this.actor.forward(this.actorParams(), obs, 1, ws);
+    const logits = this.fwd ? this.fwd.run(this.params, obs.length === this.O ? obs : obs.subarray(0, this.O)).actor! : this.actor!.forward(this.actorParams(), obs, 1, this.actor!.workspace(1));
     if (greedy || !rng) {
       let best = 0;
       for (let k = 1; k < this.A; k++) if (logits[k]! > logits[best]!) best = k;
@@ -403,9 +452,16 @@ export class Ppo {
       const base = t * N;
       this.bObs.set(this.nextObs, base * O);
       for (let i = 0; i < N; i++) this.bDones[base + i] = this.nextDone[i]!;
-      const logits = this.actor.forward(pa, this.nextObs, N, this.actorWsRoll);
-      sampleCategorical(logits, N, A, u, this.rollAct, this.rollLogp, this.rollScratch);
-      const v = this.critic.forward(pc, this.nextObs, N, this.criticWsRoll);
+      let v: Float64Array;
+      if (this.fwd) {
+        const r = this.forwardBoth(this.nextObs, N);
+        sampleCategorical(r.logits, N, A, u, this.rollAct, this.rollLogp, this.rollScratch);
+        v = r.values;
+      } else {
+        const logits = this.actor!.forward(pa, this.nextObs, N, this.actorWsRoll!);
+        sampleCategorical(logits, N, A, u, this.rollAct, this.rollLogp, this.rollScratch);
+        v = this.critic!.forward(pc, this.nextObs, N, this.criticWsRoll!);
+      }
       for (let i = 0; i < N; i++) {
         this.bValues[base + i] = v[i]!;
         this.bActions[base + i] = this.rollAct[i]!;
@@ -427,7 +483,7 @@ export class Ppo {
     const epCount = this.episodes.count - epBefore;
 
     // ---- GAE
-    const nextV = this.critic.forward(pc, this.nextObs, N, this.criticWsRoll);
+    const nextV = this.fwd ? this.forwardBoth(this.nextObs, N).values : this.critic!.forward(pc, this.nextObs, N, this.criticWsRoll!);
     computeGae(this.bRewards, this.bValues, this.bDones, nextV, this.nextDone, c.numSteps, N, c.gamma, c.gaeLambda, this.bAdv, this.bRet);
 
     // ---- update
@@ -544,11 +600,12 @@ export class Ppo {
     const M = this.minibatchSize;
     const pa = this.actorParams(),
       pc = this.criticParams();
-    const ga = this.grads.subarray(0, this.actor.numParams),
-      gc = this.grads.subarray(this.actor.numParams);
+    if (!this.actor || !this.critic) throw new Error("the TypeScript PPO loss is for MLP networks");
+    const ga = this.grads.subarray(0, this.actorCount),
+      gc = this.grads.subarray(this.actorCount);
     if (withGrad) this.grads.fill(0);
     // policy
-    const logits = this.actor.forward(pa, this.mObs, M, this.actorWs);
+    const logits = this.actor.forward(pa, this.mObs, M, this.actorWs!);
     categoricalForward(logits, this.mAct, this.mLogp, this.mNewLogp, this.mEnt, M, A);
     const pst = ppoPolicyLoss(this.mNewLogp, this.mOldLogp, this.mAdv, M, c.clipCoef, withGrad ? this.dNewLogp : null);
     let ent = 0;
@@ -557,14 +614,14 @@ export class Ppo {
     if (withGrad) {
       this.dEnt.fill(-c.entCoef / M);
       categoricalBackward(this.mLogp, this.mAct, this.mEnt, this.dNewLogp, this.dEnt, this.dLogits, M, A);
-      this.actor.backward(pa, ga, this.actorWs, M, this.dLogits);
+      this.actor.backward(pa, ga, this.actorWs!, M, this.dLogits);
     }
     // value
-    const v = this.critic.forward(pc, this.mObs, M, this.criticWs);
+    const v = this.critic.forward(pc, this.mObs, M, this.criticWs!);
     const vLoss = ppoValueLoss(v, this.mOldV, this.mRet, M, c.clipVloss ? c.clipCoef : null, withGrad ? this.dV : null);
     if (withGrad) {
       for (let b = 0; b < M; b++) this.dV[b] = this.dV[b]! * c.vfCoef;
-      this.critic.backward(pc, gc, this.criticWs, M, this.dV);
+      this.critic.backward(pc, gc, this.criticWs!, M, this.dV);
     }
     const loss = pst.loss - c.entCoef * ent + c.vfCoef * vLoss;
     return { pgLoss: pst.loss, vLoss, entropy: ent, approxKl: pst.approxKl, oldApproxKl: pst.oldApproxKl, clipFrac: pst.clipFrac, loss };

@@ -354,6 +354,12 @@ export class VecTradingEnv {
     return { firstBar: this.lo, lastStart: this.hiStart, steps: this.epLen };
   }
 
+  /** Marks the environment ready to step after its state arrays were restored from a checkpoint (see train/trading-vecenv.ts). */
+  restored(episodesDone = 0): void {
+    this.seeded = true;
+    this.episodesDone = episodesDone;
+  }
+
   /** Reset every environment; env i's random stream is seeded from (seed, i). */
   reset(seed: number): Float32Array {
     const N = this.numEnvs;

@@ -14,7 +14,8 @@
  *   -> an MLP head                                           [batch, outputs]
  *
  * Outputs "out" and, optionally, "attention" [batch, heads, window, window]
- * (the attention map the network view shows).
+ * (the attention map the network view shows) and "encoding" [batch, d + extra]
+ * (the head MLP's input).
  *
  * Parameter layout (flat, float): W_in (features x d), b_in (d), W_q (d x d),
  * b_q, W_k, b_k, W_v, b_v, W_o (d x d), b_o, gamma (d), beta (d), then the
@@ -97,7 +98,7 @@ export function positionalEncoding(window: number, d: number): Float32Array {
   return pe;
 }
 
-export function emitAttentionEncoder(spec: AttentionSpec, params: ArrayLike<number>, opts: { attentionOutput?: boolean; input?: string; output?: string } = {}): Graph {
+export function emitAttentionEncoder(spec: AttentionSpec, params: ArrayLike<number>, opts: { attentionOutput?: boolean; encodingOutput?: boolean; input?: string; output?: string } = {}): Graph {
   const err = validateAttentionSpec(spec);
   if (err) throw new RangeError(`attention ${err}`);
   const need = attentionParamCount(spec);
@@ -134,5 +135,7 @@ export function emitAttentionEncoder(spec: AttentionSpec, params: ArrayLike<numb
   const out = g.op("Identity", [y], [B, hs.at(-1)!], {}, opts.output ?? "out");
   g.output(out);
   if (opts.attentionOutput) g.output(attn);
+  // the head's input (pooled encoding + extra features), for the network view
+  if (opts.encodingOutput) g.output(g.op("Identity", [z], [B, d + E], {}, "encoding"));
   return g;
 }

@@ -27,8 +27,23 @@ export const PpoOptionsSchema = z
     activation: z.enum(["tanh", "relu"]).optional(),
     /** Where each gradient update runs: "ts" (plain TypeScript) or "onnx" (one float64 ONNX graph on onnxruntime-node). */
     backend: z.enum(["ts", "onnx"]).optional(),
+    /** "mlp" (default) or "attention": a transformer-attention encoder over the observation window with an MLP head of `hidden` (trading env, onnx backend). */
+    network: z.enum(["mlp", "attention"]).optional(),
+    attention: z
+      .object({
+        dModel: int().min(2).max(256).optional(),
+        heads: int().min(1).max(16).optional(),
+      })
+      .strict()
+      .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    const d = p.attention?.dModel ?? 32;
+    const h = p.attention?.heads ?? 4;
+    if (d % h !== 0) ctx.addIssue({ code: "custom", path: ["attention", "heads"], message: `must divide attention.dModel (${d}), got ${h}` });
+    if (p.network === "attention" && p.backend === "ts") ctx.addIssue({ code: "custom", path: ["backend"], message: "attention networks train through the ONNX graph: use backend onnx" });
+  });
 
 export const DqnOptionsSchema = z
   .object({
@@ -90,6 +105,8 @@ export const TrainConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.env === "trading" && !c.trading) ctx.addIssue({ code: "custom", path: ["trading"], message: "a trading run needs trading settings (symbol, timeframe, ...)" });
     if (c.env === "cartpole" && c.trading) ctx.addIssue({ code: "custom", path: ["trading"], message: "trading settings are for env trading" });
+    if (c.env === "cartpole" && c.ppo.network === "attention") ctx.addIssue({ code: "custom", path: ["ppo", "network"], message: "attention attends over a window of feature rows: use it with env trading (CartPole's observation is 4 numbers)" });
+    if (c.algo === "dqn" && c.ppo.network === "attention") ctx.addIssue({ code: "custom", path: ["ppo", "network"], message: "attention networks are for PPO" });
     if (c.trading) {
       const s = c.trading.split;
       if (s.train + s.validation + s.test > 1 + 1e-9) ctx.addIssue({ code: "custom", path: ["trading", "split"], message: "train + validation + test must be at most 1" });

@@ -24,6 +24,61 @@ export interface NetworkView {
   layers: NetworkLayer[];
   /** Greedy action (argmax of the output). */
   action: number;
+  /**
+   * Attention policies: the encoder's shape and its attention weights for this observation,
+   * maps[head][query][key] over the window (positions oldest first; each query row sums to 1).
+   * `layers` then start at the encoding (pooled encoder output + the extra features) and
+   * continue through the head MLP.
+   */
+  attention?: { window: number; features: number; extra: number; dModel: number; heads: number; maps: number[][][] };
+}
+
+/** A registered network's description (hyperparams.network; older MLP models lack kind and obsSize). */
+export interface NetworkSpecLike {
+  kind?: "mlp" | "attention";
+  obsSize?: number;
+  sizes: number[];
+  activation: string;
+  output: string;
+  attention?: { window: number; features: number; extra: number; dModel: number; heads: number };
+}
+
+/** The observation size a registered network takes. */
+export function networkObsSize(spec: NetworkSpecLike): number {
+  return spec.obsSize ?? (spec.kind === "attention" && spec.attention ? spec.attention.window * spec.attention.features + spec.attention.extra : spec.sizes[0]!);
+}
+
+/**
+ * The network view of any registered policy: MLPs are computed here from the
+ * graph's weights (networkView); attention policies run their own ONNX graph
+ * on ORT for the attention map and the encoding, and the head MLP is drawn
+ * from its weights like an MLP.
+ */
+export async function networkViewOf(bytes: Uint8Array, spec: NetworkSpecLike, obs: ArrayLike<number>, dueling = false): Promise<NetworkView> {
+  if (spec.kind !== "attention") return networkView(bytes, spec, obs, dueling);
+  const a = spec.attention;
+  if (!a) throw new Error("the model's attention description is missing");
+  const O = networkObsSize(spec);
+  if (obs.length !== O) throw new RangeError(`the observation has ${obs.length} values; the network takes ${O}`);
+  const { OrtModel } = await import("../onnx/runtime");
+  const model = await OrtModel.create(bytes, O, { device: "cpu" });
+  try {
+    const out = await model.run(Float32Array.from(obs, Number), 1);
+    const enc = out.encoding;
+    const attn = out.attention;
+    if (!enc || !attn) throw new Error("the model's graph has no attention/encoding outputs");
+    const view = networkView(bytes, spec, enc, dueling);
+    const W = a.window;
+    const maps: number[][][] = [];
+    for (let h = 0; h < a.heads; h++) {
+      const rows: number[][] = [];
+      for (let q = 0; q < W; q++) rows.push(Array.from(attn.subarray((h * W + q) * W, (h * W + q + 1) * W)));
+      maps.push(rows);
+    }
+    return { ...view, attention: { ...a, maps } };
+  } finally {
+    await model.dispose();
+  }
 }
 
 function tensorFloats(t: { floatData?: number[] | null; rawData?: Uint8Array | null; dims?: (number | { toNumber(): number })[] | null }): Float32Array {
@@ -34,7 +89,7 @@ function tensorFloats(t: { floatData?: number[] | null; rawData?: Uint8Array | n
   return new Float32Array(copy.buffer);
 }
 
-/** Weights of an MLP policy from its ONNX initializers "<prefix>.W<l>" / "<prefix>.b<l>". */
+/** Weights of an MLP policy (or an attention policy's head) from its ONNX initializers "<prefix>.W<l>" / "<prefix>.b<l>". */
 export function mlpWeightsFromOnnx(bytes: Uint8Array, layers: number): { W: Float32Array[]; b: Float32Array[] } {
   const model = decodeModel(bytes);
   const inits = model.graph!.initializer ?? [];
@@ -51,6 +106,7 @@ export function mlpWeightsFromOnnx(bytes: Uint8Array, layers: number): { W: Floa
   return { W, b };
 }
 
+/** The view of an MLP for input `obs` (for an attention policy: of its head MLP for the encoding). */
 export function networkView(bytes: Uint8Array, spec: { sizes: number[]; activation: string; output: string }, obs: ArrayLike<number>, dueling = false): NetworkView {
   const sizes = spec.sizes;
   if (obs.length !== sizes[0]) throw new RangeError(`the observation has ${obs.length} values; the network takes ${sizes[0]}`);

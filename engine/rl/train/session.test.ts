@@ -81,6 +81,71 @@ describe("training sessions", () => {
     expect(t.lookAhead.ok).toBe(true);
   }, 120_000);
 
+  it("trading PPO with attention policies: trains through ORT, resumes exactly, exports logits + attention map, and the network view reads them", async () => {
+    const cfg = {
+      env: "trading",
+      algo: "ppo",
+      steps: 2048,
+      seed: 4,
+      numEnvs: 4,
+      ppo: { network: "attention", attention: { dModel: 8, heads: 2 }, hidden: [16], numSteps: 64 },
+      trading: { symbol: "BTC-PERP", timeframe: "1m", window: 6, episodeLength: 128, contractSize: 0.01 },
+    };
+    const a = await TrainingSession.create(cfg, deps);
+    const ppo = a.algo as import("../algos/ppo").Ppo;
+    expect(ppo.actorNet.kind).toBe("attention");
+    const init = ppo.params.slice();
+    for (let k = 0; k < 4; k++) a.step();
+    const ck = a.checkpoint();
+    const b = await TrainingSession.create(cfg, deps, ck);
+    while (!a.done) a.step();
+    while (!b.done) b.step();
+    expect(Buffer.compare(a.checkpoint(), b.checkpoint())).toBe(0);
+    expect(a.curves.map((p) => p.policyLoss)).toEqual(expect.arrayContaining([expect.any(Number)]));
+    expect(ppo.params.some((v, i) => v !== init[i])).toBe(true);
+    const r = a.evaluate();
+    expect(r.trading!.outOfSample.label).toBe("out-of-sample");
+
+    const { bytes, spec } = a.policyOnnx();
+    expect(spec.kind).toBe("attention");
+    const O = a.env.obsSize;
+    expect(spec.obsSize).toBe(O);
+    const model = await OrtModel.create(bytes, O);
+    const env = a.env;
+    env.reset(99);
+    const acts = new Int32Array(env.numEnvs);
+    let agree = 0;
+    for (let k = 0; k < 40; k++) {
+      const obs = env.obs.slice(0, O);
+      const out = await model.run(Float32Array.from(obs), 1);
+      const logits = out.logits!;
+      if (logits.indexOf(Math.max(...logits)) === a.act(obs)) agree++;
+      const att = out.attention!;
+      expect(att.length).toBe(2 * 6 * 6);
+      for (let q = 0; q < 12; q++) expect(att.subarray(q * 6, q * 6 + 6).reduce((x, y) => x + y, 0)).toBeCloseTo(1, 5);
+      for (let i = 0; i < env.numEnvs; i++) acts[i] = (k + i) % env.numActions;
+      env.step(acts);
+    }
+    // float32 export vs the float64 training graph: the same greedy choice except at near-ties
+    expect(agree).toBeGreaterThanOrEqual(39);
+    await model.dispose();
+
+    const { networkViewOf } = await import("./network");
+    const obs = Array.from(env.obs.subarray(0, O));
+    const view = await networkViewOf(bytes, spec, obs);
+    expect(view.attention!.maps).toHaveLength(2);
+    expect(view.attention!.maps[0]).toHaveLength(6);
+    expect(view.layers.map((l) => l.size)).toEqual([8 + 2, 16, 3]);
+    expect(view.layers[0]!.activations.slice(8)).toEqual([obs[O - 2], obs[O - 1]].map((x) => Math.fround(x!)));
+    await expect(networkViewOf(bytes, spec, obs.slice(1))).rejects.toThrow(/takes/);
+  }, 180_000);
+
+  it("refuses attention where it cannot work, naming the field", async () => {
+    expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { network: "attention" } }))).field).toBe("ppo.network");
+    expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { attention: { dModel: 10, heads: 4 } } }))).field).toBe("ppo.attention.heads");
+    expect((await refused(TrainingSession.create({ env: "trading", algo: "ppo", steps: 1000, ppo: { network: "attention", backend: "ts" }, trading: { symbol: "BTC-PERP", timeframe: "1m" } }, deps))).field).toBe("ppo.backend");
+  });
+
   it("refuses a planted look-ahead feature, naming it, and bad configurations naming the field", async () => {
     const e = await refused(TrainingSession.create({ env: "trading", algo: "ppo", steps: 1000, trading: { symbol: "BTC-PERP", timeframe: "1m", plantLookAhead: true } }, deps));
     expect(e.field).toBe("trading.features");

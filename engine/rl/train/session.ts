@@ -26,6 +26,7 @@ import { runBaselines, type BaselineResult } from "../env/baselines";
 import { splitByTime, type TimeSplit } from "../env/split";
 import { VecTradingEnv } from "../env/trading-env";
 import { Graph } from "../onnx/graph";
+import { emitAttentionEncoder, headSizes } from "../onnx/attention";
 import { appendMlp } from "../onnx/mlp";
 import { parseTrainConfig, TrainConfigError, type TrainConfig } from "./config";
 import { TradingVecEnv } from "./trading-vecenv";
@@ -64,6 +65,20 @@ export interface TrainingReport {
     outOfSample: { label: "out-of-sample"; metrics: Metrics; finalValue: number; fills: number };
     baselines: BaselineResult[];
   };
+}
+
+/**
+ * How a registered policy's network is described in its metadata (the network view reads it).
+ * MLP: sizes are the layers from the observation to the outputs. Attention: sizes are the head
+ * MLP's (from the pooled encoding + extra features); `attention` is the encoder's shape.
+ */
+export interface PolicyNetworkSpec {
+  kind: "mlp" | "attention";
+  obsSize: number;
+  sizes: number[];
+  activation: string;
+  output: string;
+  attention?: { window: number; features: number; extra: number; dModel: number; heads: number };
 }
 
 export interface TrainDeps {
@@ -238,9 +253,21 @@ export class TrainingSession {
     return this.algo.act(obs);
   }
 
-  /** The policy as an ONNX graph: obs [batch, obsSize] -> logits or Q-values [batch, numActions]. */
-  policyOnnx(): { bytes: Uint8Array; spec: { sizes: number[]; activation: string; output: string } } {
+  /**
+   * The policy as an ONNX graph: obs [batch, obsSize] -> logits or Q-values [batch, numActions]
+   * (first output). An attention policy also outputs "attention" [batch, heads, window, window]
+   * and "encoding" (its head's input) for the network view.
+   */
+  policyOnnx(): { bytes: Uint8Array; spec: PolicyNetworkSpec } {
     const env = this.env;
+    if (this.algo instanceof Ppo && this.algo.actorNet.kind === "attention") {
+      const a = this.algo.actorNet.attention;
+      const g = emitAttentionEncoder(a, Float32Array.from(this.algo.actorParams()), { attentionOutput: true, encodingOutput: true, output: "logits" });
+      return {
+        bytes: g.toBytes({ producer: "tradeforge" }),
+        spec: { kind: "attention", obsSize: env.obsSize, sizes: headSizes(a), activation: a.activation, output: "logits", attention: { window: a.window, features: a.features, extra: a.extra, dModel: a.dModel, heads: a.heads } },
+      };
+    }
     const g = new Graph("policy");
     const x = g.input("obs", "float32", ["batch", env.obsSize]);
     let out: string;
@@ -262,7 +289,7 @@ export class TrainingSession {
     }
     const y = g.op("Identity", [out], ["batch", env.numActions], {}, this.algo instanceof Ppo ? "logits" : "q_values");
     g.output(y);
-    return { bytes: g.toBytes({ producer: "tradeforge" }), spec: { sizes, activation, output: this.algo instanceof Ppo ? "logits" : "q_values" } };
+    return { bytes: g.toBytes({ producer: "tradeforge" }), spec: { kind: "mlp", obsSize: env.obsSize, sizes, activation, output: this.algo instanceof Ppo ? "logits" : "q_values" } };
   }
 
   /**

@@ -4,7 +4,7 @@
  * save/restore of every per-environment array including its random stream).
  */
 import type { TypedArray } from "../nn/checkpoint";
-import type { EnvSnapshot, VecEnv, VecStep } from "../algos/env";
+import type { EnvSnapshot, ObsLayout, VecEnv, VecStep } from "../algos/env";
 import type { VecTradingEnv } from "../env/trading-env";
 
 /** Every array of the environment's state (inputs such as the feature matrix are not state). */
@@ -19,6 +19,7 @@ export class TradingVecEnv implements VecEnv {
   readonly numEnvs: number;
   readonly obsSize: number;
   readonly numActions: number;
+  readonly obsLayout: ObsLayout;
   readonly obs: Float64Array;
   readonly rewards: Float64Array;
   readonly terminated: Uint8Array;
@@ -35,6 +36,7 @@ export class TradingVecEnv implements VecEnv {
     this.numEnvs = inner.numEnvs;
     this.obsSize = inner.obsSize;
     this.numActions = inner.numActions;
+    this.obsLayout = { window: inner.window, features: inner.dataset.features.width, extra: inner.obsSize - inner.window * inner.dataset.features.width };
     this.obs = new Float64Array(inner.numEnvs * inner.obsSize);
     this.rewards = new Float64Array(inner.numEnvs);
     this.terminated = new Uint8Array(inner.numEnvs);
@@ -86,7 +88,7 @@ export class TradingVecEnv implements VecEnv {
   saveState(): EnvSnapshot {
     const arrays: Record<string, TypedArray> = {};
     for (const [k, a] of Object.entries(this.arrays())) arrays[k] = a.slice() as TypedArray;
-    return { meta: { id: this.id }, arrays };
+    return { meta: { id: this.id, episodesDone: this.inner.episodesDone }, arrays };
   }
 
   loadState(s: EnvSnapshot): void {
@@ -96,5 +98,7 @@ export class TradingVecEnv implements VecEnv {
       if (!saved || saved.length !== a.length) throw new Error(`trading environment checkpoint: ${k} is missing or has another size`);
       (a as Float64Array).set(saved as Float64Array);
     }
+    const meta = s.meta as { episodesDone?: number } | null;
+    this.inner.restored(meta?.episodesDone ?? 0);
   }
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { createTRPCRouter, roleProcedure } from "@/server/api/trpc";
 import { deleteModel, getModel, getTrainingRun, listModels, listTrainingRuns } from "@/engine/store/training";
 import { getTuning, listTunings } from "@/engine/store/tuning";
-import { networkView } from "@/engine/rl/train/network";
+import { type NetworkSpecLike, networkObsSize, networkViewOf } from "@/engine/rl/train/network";
 import { EngineUnavailableError, engineClient } from "@/server/engine-client";
 
 async function engineCommand(ctx: { deps: { env: { engineUrl: string }; engineSecret: string } }, body: unknown): Promise<Record<string, unknown>> {
@@ -62,11 +62,11 @@ export const trainingRouter = createTRPCRouter({
     .query(async ({ ctx, input }) => {
       const m = await getModel(ctx.deps.sql(), input.modelId);
       if (!m) throw new TRPCError({ code: "NOT_FOUND", message: `No model ${input.modelId}.` });
-      const hp = m.hyperparams as { network?: { sizes: number[]; activation: string; output: string }; dueling?: boolean };
+      const hp = m.hyperparams as { network?: NetworkSpecLike; dueling?: boolean };
       if (!hp.network) throw new TRPCError({ code: "BAD_REQUEST", message: "This model has no network description." });
-      const obs = input.obs ?? new Array<number>(hp.network.sizes[0]!).fill(0);
+      const obs = input.obs ?? new Array<number>(networkObsSize(hp.network)).fill(0);
       try {
-        return networkView(new Uint8Array(m.onnx), hp.network, obs, hp.dueling === true);
+        return await networkViewOf(new Uint8Array(m.onnx), hp.network, obs, hp.dueling === true);
       } catch (e) {
         throw new TRPCError({ code: "BAD_REQUEST", message: `obs: ${(e as Error).message}` });
       }
