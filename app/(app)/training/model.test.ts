@@ -20,6 +20,7 @@ import {
   FIELD_BY_PATH,
   type NetworkView,
   PPO_FORM_DEFAULTS,
+  PPO_NETWORK_FORM_DEFAULTS,
   TRADING_FORM_DEFAULTS,
   type TrainEvent,
   actionLabels,
@@ -80,7 +81,8 @@ const json = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
 
 describe("form defaults and config", () => {
   it("the form's defaults are the engine's", () => {
-    const { adamEps: _p, ...ppo } = PPO_DEFAULTS;
+    const { adamEps: _p, network, attention, ...ppo } = PPO_DEFAULTS;
+    expect(PPO_NETWORK_FORM_DEFAULTS).toEqual({ network, attention });
     const { adamEps: _d, ...dqn } = DQN_DEFAULTS;
     expect(PPO_FORM_DEFAULTS).toEqual(ppo);
     expect(DQN_FORM_DEFAULTS).toEqual(dqn);
@@ -90,6 +92,21 @@ describe("form defaults and config", () => {
     expect(defaultText("ppo.hidden")).toBe("64, 64");
     expect(defaultText("ppo.targetKl")).toBe("blank");
     expect(defaultText("dqn.dueling")).toBe("off");
+  });
+
+  it("PPO's attention network: its fields show for trading runs only, and build a config the engine accepts", () => {
+    const base = { ...initialFormValues(), env: "trading", algo: "ppo", "trading.symbol": "BTC-PERP", "trading.timeframe": "5m" };
+    expect(activeFields("trading", "ppo", "mlp").map((f) => f.path)).toContain("ppo.network");
+    expect(activeFields("trading", "ppo", "mlp").map((f) => f.path)).not.toContain("ppo.attention.dModel");
+    expect(activeFields("cartpole", "ppo", "attention").map((f) => f.path)).not.toContain("ppo.network");
+    const built = buildConfig({ ...base, "ppo.network": "attention", "ppo.attention.dModel": "16", "ppo.attention.heads": "2" });
+    if ("errors" in built) throw new Error(JSON.stringify(built.errors));
+    const parsed = parseTrainConfig(built.config);
+    expect(parsed.ppo.network).toBe("attention");
+    expect(parsed.ppo.attention).toEqual({ dModel: 16, heads: 2 });
+    const bad = buildConfig({ ...base, "ppo.network": "attention", "ppo.attention.heads": "two" });
+    expect("errors" in bad && bad.errors["ppo.attention.heads"]).toMatch(/not a number/);
+    expect(formKeyOf("ppo.attention.heads")).toBe("ppo.attention.heads");
   });
 
   it("builds a config the engine's strict schema accepts, equal to the defaults, for every env and algorithm", () => {
@@ -106,7 +123,7 @@ describe("form defaults and config", () => {
         expect(parsed.numEnvs).toBeUndefined();
         expect(built.config.name).toBeUndefined();
         if (algo === "ppo") {
-          expect(parsed.ppo).toEqual(PPO_FORM_DEFAULTS);
+          expect(parsed.ppo).toEqual(env === "trading" ? { ...PPO_FORM_DEFAULTS, network: "mlp" } : PPO_FORM_DEFAULTS);
           expect(built.config.dqn).toBeUndefined();
         } else {
           expect(parsed.dqn).toEqual(DQN_FORM_DEFAULTS);

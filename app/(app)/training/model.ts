@@ -42,6 +42,12 @@ export const PPO_FORM_DEFAULTS = {
   activation: "tanh" as "tanh" | "relu",
 };
 
+/** PPO's network choice (engine PPO_DEFAULTS.network / .attention); the fields show for trading runs. */
+export const PPO_NETWORK_FORM_DEFAULTS = {
+  network: "mlp" as "mlp" | "attention",
+  attention: { dModel: 32, heads: 4 },
+};
+
 export const DQN_FORM_DEFAULTS = {
   learningRate: 2.5e-4,
   bufferSize: 10_000,
@@ -126,6 +132,9 @@ export const FIELDS: readonly FieldDef[] = [
   { path: "ppo.targetKl", label: "Target KL (optional)", kind: "optNumber", group: "ppo", optional: true, blank: "null", hint: "blank: no early stop on KL" },
   { path: "ppo.hidden", label: "Hidden layers", kind: "layers", group: "ppo", hint: "sizes, comma-separated (1 to 8 layers)" },
   { path: "ppo.activation", label: "Activation", kind: "select", group: "ppo", options: ACTIVATIONS },
+  { path: "ppo.network", label: "Network", kind: "select", group: "ppo", options: opt(["mlp", "MLP"], ["attention", "Attention over the window"]), hint: "attention: a transformer encoder over the window's feature rows, then the hidden layers" },
+  { path: "ppo.attention.dModel", label: "Attention width d", kind: "int", group: "ppo", hint: "per-row projection size" },
+  { path: "ppo.attention.heads", label: "Attention heads", kind: "int", group: "ppo", hint: "must divide d" },
   { path: "ppo.annealLr", label: "Anneal learning rate to 0", kind: "bool", group: "ppo" },
   { path: "ppo.normAdv", label: "Normalise advantages", kind: "bool", group: "ppo" },
   { path: "ppo.clipVloss", label: "Clip value loss", kind: "bool", group: "ppo" },
@@ -185,6 +194,9 @@ function defaultString(v: unknown): string | boolean {
 export function initialFormValues(): FormValues {
   const v: FormValues = { name: "", env: "cartpole", algo: "ppo", steps: String(DEFAULT_STEPS), seed: "1", numEnvs: "" };
   for (const [k, x] of Object.entries(PPO_FORM_DEFAULTS)) v[`ppo.${k}`] = defaultString(x);
+  v["ppo.network"] = PPO_NETWORK_FORM_DEFAULTS.network;
+  v["ppo.attention.dModel"] = String(PPO_NETWORK_FORM_DEFAULTS.attention.dModel);
+  v["ppo.attention.heads"] = String(PPO_NETWORK_FORM_DEFAULTS.attention.heads);
   for (const [k, x] of Object.entries(DQN_FORM_DEFAULTS)) v[`dqn.${k}`] = defaultString(x);
   const t = TRADING_FORM_DEFAULTS;
   Object.assign(v, {
@@ -212,9 +224,13 @@ export function defaultText(path: string): string {
   return d === "" || d === undefined ? "blank" : d;
 }
 
-/** The fields the form shows and sends for an environment and algorithm. */
-export function activeFields(env: string, algo: string): FieldDef[] {
-  return FIELDS.filter((f) => f.group === "run" || f.group === algo || (f.group === "trading" && env === "trading"));
+/** The fields the form shows and sends for an environment and algorithm (and PPO network: the attention fields). */
+export function activeFields(env: string, algo: string, network = "mlp"): FieldDef[] {
+  return FIELDS.filter((f) => {
+    if (f.path === "ppo.network") return algo === "ppo" && env === "trading";
+    if (f.path.startsWith("ppo.attention.")) return algo === "ppo" && env === "trading" && network === "attention";
+    return f.group === "run" || f.group === algo || (f.group === "trading" && env === "trading");
+  });
 }
 
 export type TrainErrors = Partial<Record<string, string>>;
@@ -258,7 +274,7 @@ export function buildConfig(v: FormValues): { config: Record<string, unknown> } 
   const algo = v.algo === "dqn" ? "dqn" : "ppo";
   const errors: TrainErrors = {};
   const config: Record<string, unknown> = {};
-  for (const f of activeFields(env, algo)) {
+  for (const f of activeFields(env, algo, String(v["ppo.network"] ?? "mlp"))) {
     const raw = v[f.path];
     switch (f.kind) {
       case "bool":

@@ -8,9 +8,19 @@ import type { ModelListRow } from "./types";
 const THRESHOLDS = [0, 0.1, 0.2, 0.4, 0.6] as const;
 
 interface NetSpec {
+  kind?: "mlp" | "attention";
+  obsSize?: number;
   sizes: number[];
   activation: string;
   output: string;
+  attention?: { window: number; features: number; extra: number; dModel: number; heads: number };
+}
+
+/** The observation size a network takes (older MLP models: its first layer). */
+function specObsSize(n: NetSpec): number {
+  if (typeof n.obsSize === "number") return n.obsSize;
+  if (n.kind === "attention" && n.attention) return n.attention.window * n.attention.features + n.attention.extra;
+  return n.sizes[0]!;
 }
 
 function netSpec(m: ModelListRow | undefined): NetSpec | null {
@@ -61,7 +71,8 @@ export function NetworkPanel({ models, modelId, onPick }: { models: ModelListRow
 /** The observation editor and the picture for one model. */
 function ModelNetwork({ model, threshold }: { model: ModelListRow; threshold: number }) {
   const spec = netSpec(model);
-  const obsSize = spec?.sizes[0] ?? 0;
+  const obsSize = spec ? specObsSize(spec) : 0;
+  const attention = spec?.kind === "attention" ? spec.attention : undefined;
   const isCartPole = model.env === "cartpole" && obsSize === 4;
   const dueling = (model.hyperparams as { dueling?: unknown } | null)?.dueling === true;
   const zeros = () => new Array<number>(obsSize).fill(0);
@@ -161,7 +172,18 @@ function ModelNetwork({ model, threshold }: { model: ModelListRow; threshold: nu
         </p>
       ) : null}
       {net.data ? (
-        <NetworkPicture view={net.data} dueling={dueling} threshold={threshold} actionNames={labels} inputNames={inputLabels(model.env, obsSize)} stale={net.isFetching} />
+        <>
+          {net.data.attention ? <AttentionMaps attention={net.data.attention} /> : null}
+          <NetworkPicture
+            view={net.data}
+            dueling={dueling}
+            threshold={threshold}
+            actionNames={labels}
+            inputNames={attention ? [...Array.from({ length: attention.dModel }, (_, i) => `enc ${i}`), ...(attention.extra === 2 ? ["position", "unreal. P&L"] : Array.from({ length: attention.extra }, (_, i) => `extra ${i}`))] : inputLabels(model.env, obsSize)}
+            inputTitle={attention ? "encoding" : "input"}
+            stale={net.isFetching}
+          />
+        </>
       ) : net.isLoading ? (
         <p className="text-sm text-dim">Reading the model…</p>
       ) : null}
@@ -170,7 +192,23 @@ function ModelNetwork({ model, threshold }: { model: ModelListRow; threshold: nu
 }
 
 /** The drawing itself (pure: a view in, SVG out). */
-export function NetworkPicture({ view, dueling = false, threshold = 0.2, actionNames, inputNames, stale = false }: { view: NetworkView; dueling?: boolean; threshold?: number; actionNames: string[]; inputNames: string[] | null; stale?: boolean }) {
+export function NetworkPicture({
+  view,
+  dueling = false,
+  threshold = 0.2,
+  actionNames,
+  inputNames,
+  inputTitle = "input",
+  stale = false,
+}: {
+  view: NetworkView;
+  dueling?: boolean;
+  threshold?: number;
+  actionNames: string[];
+  inputNames: string[] | null;
+  inputTitle?: string;
+  stale?: boolean;
+}) {
   const layout: NetLayout = useMemo(() => networkLayout(view, { threshold, dueling, colGap: 110, padX: 84, padY: 26 }), [view, threshold, dueling]);
   const L = view.layers.length;
   const out = view.layers[L - 1]!;
@@ -197,7 +235,7 @@ export function NetworkPicture({ view, dueling = false, threshold = 0.2, actionN
           </g>
           {layout.columns.map((c, li) => (
             <text key={li} x={c.x} y={12} textAnchor="middle" className="fill-[#7d8a96] font-mono text-[10px]">
-              {li === 0 ? "input" : li === L - 1 ? view.output : c.activation} {c.size}
+              {li === 0 ? inputTitle : li === L - 1 ? view.output : c.activation} {c.size}
               {c.stride > 1 ? ` (1/${c.stride})` : ""}
             </text>
           ))}
@@ -232,6 +270,56 @@ export function NetworkPicture({ view, dueling = false, threshold = 0.2, actionN
         Neurons: <span className="text-accent">green</span> positive, <span className="text-bad">red</span> negative activation for this observation, stronger colour = larger |a| (tanh layers on ±1, other layers on their own largest |a|). Edges: weights into each layer, <span className="text-accent">green</span> w &gt; 0,{" "}
         <span className="text-bad">red</span> w &lt; 0, thicker = larger |w|; {layout.hiddenEdges > 0 ? `${layout.hiddenEdges.toLocaleString("en-US")} weaker edges not drawn` : "all edges drawn"}. Layers over 64 neurons show every n-th neuron (1/n). Ringed: the chosen action.
       </p>
+    </div>
+  );
+}
+
+/**
+ * The attention map of an attention policy for the observation: one square
+ * per head, rows = the position attending (query), columns = the position
+ * attended to (key), oldest bar first; each row sums to 1, colour = weight.
+ */
+export function AttentionMaps({ attention }: { attention: NonNullable<NetworkView["attention"]> }) {
+  const W = attention.window;
+  const cell = Math.max(6, Math.min(22, Math.floor(200 / W)));
+  const pad = 34;
+  const size = pad + W * cell + 4;
+  const pos = (i: number) => (i === W - 1 ? "t" : `t-${W - 1 - i}`);
+  return (
+    <div className="min-w-0 space-y-2" data-testid="attention-maps">
+      <p className="text-sm">
+        Attention over the window <span className="num text-xs text-dim">({attention.heads} heads × {W} bars; d = {attention.dModel})</span>
+      </p>
+      <div className="flex flex-wrap gap-3">
+        {attention.maps.map((rows, h) => {
+          let max = 0;
+          for (const r of rows) for (const x of r) if (x > max) max = x;
+          return (
+            <figure key={h} className="border border-line bg-bg p-1" data-testid={`attention-head-${h}`}>
+              <svg width={size} height={size} viewBox={`0 0 ${size} ${size}`} role="img" aria-label={`Attention head ${h + 1}: rows attend to columns, bars ${pos(0)} to t`} className="block">
+                {rows.map((r, q) =>
+                  r.map((x, k) => (
+                    <rect key={`${q}-${k}`} x={pad + k * cell} y={pad + q * cell} width={cell - 1} height={cell - 1} fill={`rgba(63, 208, 138, ${(0.04 + 0.96 * (max > 0 ? x / max : 0)).toFixed(3)})`}>
+                      <title>{`head ${h + 1}: ${pos(q)} attends to ${pos(k)} with weight ${x.toFixed(3)}`}</title>
+                    </rect>
+                  )),
+                )}
+                <text x={pad} y={12} className="fill-[#7d8a96] font-mono text-[9px]">
+                  key {pos(0)} → t
+                </text>
+                <text x={4} y={pad + 8} className="fill-[#7d8a96] font-mono text-[9px]">
+                  {pos(0)}
+                </text>
+                <text x={4} y={pad + W * cell - 2} className="fill-[#7d8a96] font-mono text-[9px]">
+                  t
+                </text>
+              </svg>
+              <figcaption className="num px-1 text-[10px] text-dim">head {h + 1} · max {max.toFixed(2)}</figcaption>
+            </figure>
+          );
+        })}
+      </div>
+      <p className="text-[11px] text-dim">Rows: the bar attending (query); columns: the bar attended to (key); oldest first, t = the decision bar. Each row sums to 1; brighter = more weight (scaled to the head&apos;s largest weight). The encoder&apos;s pooled output and the account features feed the head network drawn below.</p>
     </div>
   );
 }

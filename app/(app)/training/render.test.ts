@@ -11,11 +11,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { fmtPct } from "@/app/(app)/backtests/report-model";
 import { BUILTIN_INSTRUMENTS } from "@/engine/data/instruments";
 import { syntheticBars } from "@/engine/rl/env/testdata";
-import { networkView } from "@/engine/rl/train/network";
+import { networkView, networkViewOf } from "@/engine/rl/train/network";
 import { TrainingSession } from "@/engine/rl/train/session";
 import { CurveCharts } from "./curve-charts";
 import { type CurvePoint, type NetworkView, type Summary, actionLabels, asCurves, asReport, chartsFor, fmtCount, fmtValue, inputLabels, runColor } from "./model";
-import { NetworkPicture } from "./network-view";
+import { AttentionMaps, NetworkPicture } from "./network-view";
 import { TrainingSummary } from "./summary";
 
 const btc = BUILTIN_INSTRUMENTS.find((i) => i.symbol === "BTC-PERP")!;
@@ -115,6 +115,26 @@ describe("the network picture", () => {
     expect(count(html, "<line")).toBeGreaterThan(0);
     expect(html).toContain(`width="${84 * 2 + 110 * 3}"`);
   });
+});
+
+describe("the attention map", () => {
+  it("an attention policy's heads as window x window squares, one cell per (query, key) with its weight", async () => {
+    const s = await TrainingSession.create(
+      { env: "trading", algo: "ppo", steps: 512, seed: 2, numEnvs: 2, ppo: { network: "attention", attention: { dModel: 8, heads: 2 }, hidden: [8], numSteps: 64 }, trading: { symbol: "BTC-PERP", timeframe: "1m", window: 5, episodeLength: 64, contractSize: 0.01 } },
+      deps,
+    );
+    while (!s.done) s.step();
+    const o = s.policyOnnx();
+    const view = json(await networkViewOf(o.bytes, o.spec, Array.from(s.env.obs.subarray(0, s.env.obsSize))));
+    const html = renderToStaticMarkup(createElement(AttentionMaps, { attention: view.attention! }));
+    clean(html);
+    expect(count(html, "<rect")).toBe(2 * 5 * 5);
+    expect(html).toContain('data-testid="attention-head-1"');
+    expect(html).toContain(`t-4 attends to t with weight ${view.attention!.maps[0]![0]![4]!.toFixed(3)}`);
+    const pic = renderToStaticMarkup(createElement(NetworkPicture, { view, actionNames: actionLabels("trading", null, 3), inputNames: null, inputTitle: "encoding" }));
+    clean(pic);
+    expect(pic).toContain("encoding 10");
+  }, 60_000);
 });
 
 describe("the curve charts", () => {

@@ -190,7 +190,7 @@ export function TrainingForm({ canRun, onStarted }: { canRun: boolean; onStarted
       </p>
     ) : null;
 
-  const algoFields = activeFields(env, algo).filter((f) => f.group === algo);
+  const algoFields = activeFields(env, algo, String(v["ppo.network"] ?? "mlp")).filter((f) => f.group === algo);
   const tradingFields = byGroup("trading");
   const splitFields = tradingFields.filter((f) => f.path.startsWith("trading.split."));
   const resetBtn = (g: "ppo" | "dqn" | "trading") => (
