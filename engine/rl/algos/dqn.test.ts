@@ -171,10 +171,11 @@ describe("DQN", () => {
       expect(() => Dqn.restore(new CartPoleVec(1), buf)).toThrow(/checkpoint was made on/);
     });
 
-  it("backend: ts is the default; onnx covers every configuration (double, dueling, n-step, mse / huber, clipping); impossible values are refused", () => {
+  it("backend: onnx is the default; onnx covers every configuration (double, dueling, n-step, mse / huber, clipping); impossible values are refused", () => {
     const d = new Dqn(new CartPoleVec(1), quick);
-    expect(d.config.backend).toBe("ts");
-    expect(d.onnx).toBeNull();
+    expect(d.config.backend).toBe("onnx");
+    expect(d.onnx).not.toBeNull();
+    expect(new Dqn(new CartPoleVec(1), { ...quick, backend: "ts" }).onnx).toBeNull();
     for (const double of [false, true])
       for (const dueling of [false, true])
         for (const loss of ["mse", "huber"] as const)

@@ -12,8 +12,9 @@
  * With several environments each iteration steps all of them (globalStep = (t + 1) * numEnvs) and
  * each environment draws its own exploration coin (CleanRL draws one for all).
  *
- * Backends for the gradient step (`backend`): "ts" (default) runs the TD loss, its gradient, the
- * optional clipping and Adam on the plain-TypeScript path (engine/rl/nn); "onnx" runs them as ONE
+ * Backends for the gradient step (`backend`): "ts" runs the TD loss, its gradient, the
+ * optional clipping and Adam on the plain-TypeScript path (engine/rl/nn); "onnx" (default, ~2.3x
+ * faster on CartPole with CleanRL's settings, see BENCHMARKS.md) runs them as ONE
  * float64 ONNX graph (engine/rl/onnx/train dqnLossGraph + reverse-mode gradient + clipping + Adam,
  * TrainStep) on onnxruntime-node. The TD targets are computed in TypeScript for both (target
  * network forward, double-DQN argmax, n-step discounts), so double, dueling, n-step and mse / huber
@@ -78,7 +79,7 @@ export interface DqnConfig {
 }
 
 /** The gradient-step backend when the configuration names none (kept apart from DQN_DEFAULTS, the hyperparameters). */
-export const DQN_DEFAULT_BACKEND: TrainBackend = "ts";
+export const DQN_DEFAULT_BACKEND: TrainBackend = "onnx";
 
 /** CleanRL dqn.py defaults. */
 export const DQN_DEFAULTS: Omit<DqnConfig, "seed" | "totalTimesteps" | "backend"> = {
