@@ -9,6 +9,9 @@ import { getRun, listRuns, saveSpec } from "./store/backtests";
 import { importSeries } from "./store/importer";
 import { ensureBuiltinInstruments, getInstrument } from "./store/instruments";
 import { openSql, type Sql } from "./store/sql";
+import { saveModel } from "./store/training";
+import { defaultFeatureWidth } from "./rl/model-strategy";
+import { emitMlp } from "./rl/onnx/mlp";
 
 for (const kind of ["sqlite", "postgresql"] as const) {
   describe.skipIf(kind === "postgresql" && !process.env.TEST_POSTGRES_URL)(`BacktestService (${kind})`, () => {
@@ -105,6 +108,28 @@ for (const kind of ["sqlite", "postgresql"] as const) {
       const next = await svc.handle({ type: "backtest.start", config: { data: { kind: "series", symbol: "BTC-PERP", timeframe: "1h" }, strategy: "sma-cross" } });
       await svc.idle();
       expect((await getRun(sql, (next!.body as { runId: string }).runId))!.status).toBe("done");
+    });
+
+    it("backtests a registered trading model as model:<id> and refuses a CartPole model naming the strategy", async () => {
+      const { svc } = service();
+      const obsSize = 4 * defaultFeatureWidth() + 2;
+      const weights = (n: number) => Float32Array.from({ length: n }, (_, k) => Math.sin(k * 7.31) * 0.3);
+      const onnx = emitMlp({ sizes: [obsSize, 3], activation: "tanh" }, weights(obsSize * 3 + 3), { output: "logits" }).toBytes();
+      const common = { runId: null, algo: "ppo", hyperparams: {}, dataSpans: null, seed: 1, metrics: null, codeVersion: "test" };
+      await saveModel(sql, { ...common, id: "model-t", name: "PPO test model", env: "trading", featureSpec: { window: 4, features: "default", normalisation: "expanding (past only)", actions: "target", contractSize: 0.1, maxUnits: 1, cash: 100_000, unrealizedScale: 1000, flatAtSessionEnd: false, obsSize, numActions: 3, symbol: "BTC-PERP", timeframe: "1m" }, onnx });
+      await saveModel(sql, { ...common, id: "model-c", name: "PPO CartPole", env: "cartpole", featureSpec: { obs: "CartPole-v1 state" }, onnx: emitMlp({ sizes: [4, 2], activation: "tanh" }, weights(10)).toBytes() });
+      const res = await svc.handle({ type: "backtest.start", config: { data: { kind: "series", symbol: "BTC-PERP", timeframe: "5m" }, strategy: "model:model-t", from: Date.UTC(2020, 0, 10) } });
+      expect(res?.status).toBe(200);
+      await svc.idle();
+      const run = (await getRun(sql, (res!.body as { runId: string }).runId))!;
+      expect(run.status).toBe("done");
+      expect(run.strategy).toBe("model:model-t");
+      expect(run.fills).toBeGreaterThan(0);
+      const cart = await svc.handle({ type: "backtest.start", config: { data: { kind: "series", symbol: "BTC-PERP", timeframe: "5m" }, strategy: "model:model-c" } });
+      expect(cart).toMatchObject({ status: 400, body: { field: "strategy" } });
+      expect((cart!.body as { error: string }).error).toMatch(/CartPole.*only trading models can be backtested/);
+      const none = await svc.handle({ type: "backtest.start", config: { data: { kind: "series", symbol: "BTC-PERP", timeframe: "5m" }, strategy: "model:nope" } });
+      expect(none).toMatchObject({ status: 400, body: { field: "strategy" } });
     });
   });
 }

@@ -19,6 +19,7 @@ import { createRun, failRun, finishRun, getSpec } from "./store/backtests";
 import { getInstrument } from "./store/instruments";
 import type { Sql } from "./store/sql";
 import { loadStoredBars } from "./store/stored-bars";
+import { getModel } from "./store/training";
 
 const commandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("backtest.start"), config: z.unknown(), userId: z.string().max(100).optional() }),
@@ -34,6 +35,13 @@ export function runnerDeps(sql: Sql): RunnerDeps {
       if (!row) throw new Error(`no builder strategy named '${name}'${version ? ` at version ${version}` : ""}`);
       const compiled = compileBuilderSpec(row.spec);
       return { name: row.name, version: row.version, create: compiled.create };
+    },
+    model: async (id) => {
+      const row = await getModel(sql, id);
+      if (!row) throw new Error(`no registered model '${id}' (see Training for the models)`);
+      // onnxruntime loads only when a model is backtested
+      const { loadModelPolicy } = await import("./rl/model-strategy");
+      return loadModelPolicy({ id: row.id, name: row.name, env: row.env, featureSpec: row.featureSpec, onnx: row.onnx });
     },
   };
 }
@@ -72,7 +80,12 @@ export class BacktestService {
       throw e;
     }
     const runId = randomUUID();
-    await createRun(this.sql, { id: runId, strategy: prepared.strategyId, symbol: prepared.symbol, timeframe: prepared.timeframe, source: prepared.dataInfo.source ?? "", config: prepared.config, createdById: cmd.userId ?? null });
+    try {
+      await createRun(this.sql, { id: runId, strategy: prepared.strategyId, symbol: prepared.symbol, timeframe: prepared.timeframe, source: prepared.dataInfo.source ?? "", config: prepared.config, createdById: cmd.userId ?? null });
+    } catch (e) {
+      await prepared.release?.().catch(() => {});
+      throw e;
+    }
     this.active.add(runId);
     this.queue = this.queue.then(() => this.run(runId, prepared)).catch(() => {});
     return { status: 200, body: { ok: true, runId } };
@@ -119,6 +132,7 @@ export class BacktestService {
       this.publish(runId, p, 0, "failed", { error: msg });
       this.logger.warn({ runId, err: msg }, "backtest failed");
     } finally {
+      await p.release?.().catch(() => {});
       this.active.delete(runId);
       this.cancelled.delete(runId);
     }

@@ -52,6 +52,7 @@ describe("OptimizeService", () => {
     const svc = new OptimizeService(sql, new EventBus(100, 1), pino({ level: "silent" }));
     expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest, space: { fast: [5] }, genetic: { population: 2 } } })).toMatchObject({ status: 400, body: { field: "genetic.population" } });
     expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest: { ...backtest, strategy: "builder:x" }, space: { fast: [5] } } })).toMatchObject({ status: 400, body: { field: "backtest.strategy" } });
+    expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest: { ...backtest, strategy: "model:x", params: {} }, space: { fast: [5] } } })).toMatchObject({ status: 400, body: { field: "backtest.strategy" } });
     expect(await svc.handle({ type: "optimize.cancel", optimizationId: "nope" })).toMatchObject({ status: 404 });
     expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest, space: { speed: [5] } } })).toMatchObject({ status: 400, body: { field: "space.speed" } });
     expect(await svc.handle({ type: "optimize.start", job: { kind: "grid", backtest: { ...backtest, params: { fast: 0 } }, space: { slow: [60] } } })).toMatchObject({ status: 400, body: { field: "backtest.params.fast" } });

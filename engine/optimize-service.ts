@@ -56,7 +56,7 @@ export class OptimizeService {
       const field = issue.path.map(String).join(".") || "job";
       return { status: 400, body: { error: `${field}: ${issue.message}`, field } };
     }
-    if (checked.data.backtest.strategy.startsWith("builder:")) return { status: 400, body: { error: "backtest.strategy: optimisation varies the parameters of a built-in strategy", field: "backtest.strategy" } };
+    if (checked.data.backtest.strategy.startsWith("builder:") || checked.data.backtest.strategy.startsWith("model:")) return { status: 400, body: { error: "backtest.strategy: optimisation varies the parameters of a built-in strategy", field: "backtest.strategy" } };
     // the strategy, its base parameters and the space, before anything is queued
     try {
       const def = findStrategy(checked.data.backtest.strategy);

@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { builtinCsv, SHARED_GEN } from "../bench/gen";
-import { BacktestInputError, prepareBacktest, runConfiguredBacktest } from "./runner";
+import type { Strategy } from "../core/ports";
+import { BacktestInputError, type ModelResolver, prepareBacktest, runConfiguredBacktest, type RunnerDeps } from "./runner";
 import { readCsvBars } from "./csv-bars";
 
 const run = promisify(execFile);
@@ -74,6 +75,80 @@ describe("backtest runner", () => {
     expect((await inputError({ ...base, data: { kind: "csv", path: join(dir, "missing.csv") } })).field).toBe("data");
     expect((await inputError({ ...base, instrument: "ZZZ" })).field).toBe("instrument");
     expect((await inputError({ ...base, data: { kind: "csv", path: csv, timeZone: "Mars/Base" } })).field).toBe("data.timeZone");
+  });
+
+  describe("model:<id> strategies", () => {
+    const modelCfg = { data: { kind: "csv", path: csv }, strategy: "model:m1", cash: 1_000_000, commission: { kind: "per_fill", amount: 1 }, instrument: "unit" };
+    function fakeModels() {
+      const log = { resolved: [] as string[], disposed: 0, prepared: [] as { bars: number; span: { from: number; to: number }; barMs: number; instrument: string }[], decisions: [] as number[] };
+      const model: ModelResolver = async (id) => {
+        log.resolved.push(id);
+        if (id !== "m1") throw new Error(`no registered model '${id}'`);
+        return {
+          id,
+          name: "Fake model",
+          prepare: (bars, market, span) => {
+            log.prepared.push({ bars: bars.length, span, barMs: market.barMs, instrument: market.instrument.symbol });
+            // "the policy": long one unit from the range start
+            return (): Strategy => ({
+              name: "fake",
+              onBar: (ctx) => {
+                const t = span.from + ctx.data.count - 1;
+                log.decisions.push(t);
+                if (ctx.position.qty === 0) ctx.exec.submit({ side: "buy", qty: 1, type: "market" });
+              },
+            });
+          },
+          dispose: async () => {
+            log.disposed++;
+          },
+        };
+      };
+      return { log, deps: { model } as RunnerDeps };
+    }
+    async function fieldError(cfg: unknown, deps: RunnerDeps): Promise<BacktestInputError> {
+      try {
+        await prepareBacktest(cfg, deps);
+      } catch (e) {
+        if (e instanceof BacktestInputError) return e;
+        throw e;
+      }
+      throw new Error("no error");
+    }
+
+    it("runs through the model resolver: the whole loaded series for features, decisions from the range start, the model's name and id in the report", async () => {
+      const { log, deps } = fakeModels();
+      const from = Date.UTC(2020, 0, 1, 1);
+      const rep = await runConfiguredBacktest({ ...modelCfg, from }, deps);
+      expect(log.resolved).toEqual(["m1"]);
+      expect(rep.strategy).toEqual({ id: "model:m1", name: "Fake model", params: {} });
+      expect(log.prepared).toEqual([{ bars: 5000, span: { from: 60, to: 5000 }, barMs: 60_000, instrument: "UNIT" }]);
+      expect(log.decisions[0]).toBe(60);
+      expect(rep.data.bars).toBe(4940);
+      expect(rep.fills).toBe(1);
+      expect(log.disposed).toBe(1);
+    });
+
+    it("refuses parameters, a size, an unknown model and a missing resolver with field errors, releasing the model", async () => {
+      const { log, deps } = fakeModels();
+      const unknownParam = await fieldError({ ...modelCfg, params: { fast: 3 } }, deps);
+      expect(unknownParam.field).toBe("params.fast");
+      expect(unknownParam.message).toMatch(/unknown parameter 'fast' for strategy model:m1/);
+      expect((await fieldError({ ...modelCfg, size: 2 }, deps)).field).toBe("size");
+      const missing = await fieldError({ ...modelCfg, strategy: "model:nope" }, deps);
+      expect(missing.field).toBe("strategy");
+      expect(missing.message).toMatch(/no registered model 'nope'/);
+      expect((await fieldError({ ...modelCfg, strategy: "model:" }, deps)).field).toBe("strategy");
+      expect((await fieldError(modelCfg, {})).message).toMatch(/model strategies need the database/);
+      // resolved, then the data fails: the model is released
+      expect((await fieldError({ ...modelCfg, data: { kind: "csv", path: join(dir, "missing.csv") } }, deps)).field).toBe("data");
+      expect(log.disposed).toBe(1);
+      const p = await prepareBacktest(modelCfg, deps);
+      expect(p.release).toBeTypeOf("function");
+      await p.release!();
+      expect(log.disposed).toBe(2);
+      expect((await prepareBacktest(base)).release).toBeUndefined();
+    });
   });
 });
 

@@ -30,7 +30,7 @@ export const BacktestConfigSchema = z.object({
     z.object({ kind: z.literal("csv"), path: z.string().min(1, "data path is empty"), timeZone: z.string().default("UTC") }),
     z.object({ kind: z.literal("series"), symbol: z.string().min(1), timeframe: z.enum(TIMEFRAMES) }),
   ]),
-  /** Built-in id (sma-cross, rsi-reversion, orb, bollinger-breakout) or builder:<name>[@version]. */
+  /** Built-in id (sma-cross, rsi-reversion, orb, bollinger-breakout), builder:<name>[@version] or model:<modelId> (a registered RL model). */
   strategy: z.string().min(1),
   params: z.record(z.string(), ParamValueSchema).default({}),
   /** "unit" (point value 1, no tick grid) or an instrument symbol. Default: the series' symbol, or unit for files. */
@@ -77,12 +77,30 @@ export const UNIT_INSTRUMENT: CoreInstrument = { symbol: "UNIT", tickSize: 0, po
 /** A builder strategy compiled to the Strategy interface, looked up by name and optional version. */
 export type BuilderResolver = (name: string, version?: number) => Promise<{ name: string; version: number; create(): Strategy }>;
 
+/**
+ * A registered trading model as a strategy source (engine/rl/model-strategy.ts
+ * ModelPolicy has this shape). `prepare` gets the whole loaded series (its
+ * features are past-only, so bars before the range are warm-up) and returns a
+ * factory of strategies deciding from bar index span.from.
+ */
+export interface ModelStrategySource {
+  id: string;
+  name: string;
+  prepare(bars: BarColumns, market: { instrument: CoreInstrument; barMs: number; calendar: CalendarId; commission: CommissionModel; slippage: SlippageModel }, span: { from: number; to: number }): () => Strategy;
+  /** Releases the model (inference sessions). */
+  dispose(): Promise<void>;
+}
+
+/** A registered model by id; throws (with a message for the user) when there is none or it cannot trade. */
+export type ModelResolver = (id: string) => Promise<ModelStrategySource>;
+
 export interface RunnerDeps {
   /** Bars of a stored series (needed for data.kind = "series"). */
   loadSeries?: (symbol: string, timeframe: Timeframe, range: { from?: number; to?: number }) => Promise<{ bars: BarColumns; instrument: Instrument }>;
   /** Instrument by symbol (defaults to the built-ins). */
   instrument?: (symbol: string) => Promise<Instrument | undefined>;
   builder?: BuilderResolver;
+  model?: ModelResolver;
   readCsv?: typeof import("./csv-bars").readCsvBars;
 }
 
@@ -190,11 +208,27 @@ export interface PreparedBacktest {
   create: () => Strategy;
   commission: CommissionModel;
   dataInfo: Partial<BacktestReport["data"]>;
+  /** Frees what the strategy holds (a model's inference sessions); call once the runs are over. Absent when there is nothing to free. */
+  release?: () => Promise<void>;
 }
 
-/** Validate the configuration and load the data; throws BacktestInputError naming the field. */
+/**
+ * Validate the configuration and load the data; throws BacktestInputError
+ * naming the field. A prepared model strategy holds inference sessions:
+ * call `release` when done with it (runConfiguredBacktest does).
+ */
 export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Promise<PreparedBacktest> {
   const cfg = parseConfig(input);
+  let model: ModelStrategySource | null = null;
+  try {
+    return await prepareWith(cfg, deps, (m) => (model = m));
+  } catch (e) {
+    await (model as ModelStrategySource | null)?.dispose().catch(() => {});
+    throw e;
+  }
+}
+
+async function prepareWith(cfg: BacktestConfig, deps: RunnerDeps, holdModel: (m: ModelStrategySource) => void): Promise<PreparedBacktest> {
   if (cfg.from !== undefined && cfg.to !== undefined && cfg.from > cfg.to) throw new BacktestInputError("from", `from (${iso(cfg.from)}) is after to (${iso(cfg.to)})`);
   try {
     validateTimeZone(cfg.strategyTimeZone);
@@ -209,6 +243,7 @@ export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Pr
   let params: Params;
   let create: () => Strategy;
   const sizeParam: Params = cfg.size !== undefined ? { size: cfg.size } : {};
+  let model: ModelStrategySource | null = null;
   if (cfg.strategy.startsWith("builder:")) {
     if (!deps.builder) throw new BacktestInputError("strategy", "builder strategies need the database (run through the app or the engine)");
     const m = /^builder:([^@]+)(?:@(\d+))?$/.exec(cfg.strategy);
@@ -221,6 +256,24 @@ export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Pr
     strategyName = b.name;
     params = {};
     create = b.create;
+  } else if (cfg.strategy.startsWith("model:")) {
+    const id = cfg.strategy.slice("model:".length).trim();
+    if (!id) throw new BacktestInputError("strategy", "strategy: expected model:<modelId>");
+    const unknown = Object.keys(cfg.params)[0];
+    if (unknown !== undefined) throw new BacktestInputError(`params.${unknown}`, `unknown parameter '${unknown}' for strategy model:${id} (a model strategy takes no parameters)`);
+    if (cfg.size !== undefined) throw new BacktestInputError("size", "size: a model strategy trades the contract size it was trained with; leave size out");
+    if (!deps.model) throw new BacktestInputError("strategy", "model strategies need the database (run through the app, the engine or the CLI with DATABASE_URL)");
+    const m = await deps.model(id).catch((e: Error) => {
+      throw new BacktestInputError("strategy", e.message);
+    });
+    holdModel(m);
+    model = m;
+    strategyId = `model:${m.id}`;
+    strategyName = m.name;
+    params = {};
+    create = () => {
+      throw new Error("model strategy used before its data was loaded");
+    };
   } else {
     try {
       const def = findStrategy(cfg.strategy);
@@ -267,7 +320,9 @@ export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Pr
     dataInfo = { source: `file:${cfg.data.path}`, rowsRead: csv.rowsRead, quarantined: csv.quarantined, duplicates: csv.duplicates, reasons: csv.reasons };
   } else {
     if (!deps.loadSeries) throw new BacktestInputError("data", "stored series need the database (run through the app, the engine or the CLI with DATABASE_URL)");
-    const loaded = await deps.loadSeries(cfg.data.symbol, cfg.data.timeframe, { from: cfg.from, to: cfg.to }).catch((e: Error) => {
+    // a model's features are past-only with expanding normalisation: load the series from its start, so every
+    // decision sees the same features whatever the range (bars before `from` are warm-up, never traded)
+    const loaded = await deps.loadSeries(cfg.data.symbol, cfg.data.timeframe, { from: model ? undefined : cfg.from, to: cfg.to }).catch((e: Error) => {
       throw new BacktestInputError("data", e.message);
     });
     bars = loaded.bars;
@@ -296,7 +351,17 @@ export async function prepareBacktest(input: unknown, deps: RunnerDeps = {}): Pr
   }
   const commission: CommissionModel =
     cfg.commission ?? (instrumentDefault ? (instrumentDefault.commissionType === "percent" ? { kind: "percent", percent: instrumentDefault.commission } : { kind: "per_contract", amount: instrumentDefault.commission }) : { kind: "none" });
-  return { config: cfg, bars, from, to, barMs, symbol, timeframe, calendar, instrument: inst, strategyId, strategyName: strategyName!, params: params!, create: create!, commission, dataInfo };
+  let release: (() => Promise<void>) | undefined;
+  if (model) {
+    const m: ModelStrategySource = model;
+    try {
+      create = m.prepare(bars, { instrument: inst, barMs, calendar, commission, slippage: cfg.slippage as SlippageModel }, { from, to });
+    } catch (e) {
+      throw new BacktestInputError("data", `model ${m.name}: ${(e as Error).message}`);
+    }
+    release = () => m.dispose();
+  }
+  return { config: cfg, bars, from, to, barMs, symbol, timeframe, calendar, instrument: inst, strategyId, strategyName: strategyName!, params: params!, create: create!, commission, dataInfo, ...(release ? { release } : {}) };
 }
 
 /** The core loop's options for a prepared backtest (strategy instance, costs, session ends, range). */
@@ -387,8 +452,12 @@ function downsamplePrices(b: BarColumns, from: number, to: number, maxBars = 300
 /** Validate, load, run, measure: the whole report. */
 export async function runConfiguredBacktest(input: unknown, deps: RunnerDeps = {}, hooks: RunnerHooks = {}): Promise<BacktestReport> {
   const p = await prepareBacktest(input, deps);
-  const { result, metrics, elapsedMs } = executePrepared(p, hooks);
-  return buildReport(p, result, metrics, elapsedMs);
+  try {
+    const { result, metrics, elapsedMs } = executePrepared(p, hooks);
+    return buildReport(p, result, metrics, elapsedMs);
+  } finally {
+    await p.release?.();
+  }
 }
 
 export function buildReport(p: PreparedBacktest, result: BacktestResult, metrics: Metrics, elapsedMs: number): BacktestReport {

@@ -32,6 +32,7 @@ describe("runOptimization: job validation", () => {
     expect(await fieldOf({ kind: "grid", backtest: { ...backtest, cash: -1 }, space: SPACE })).toBe("backtest.cash");
     expect(await fieldOf({ kind: "grid", backtest: { ...backtest, data: { kind: "csv", path: "/nope.csv" } }, space: SPACE })).toBe("backtest.data");
     expect(await fieldOf({ kind: "grid", backtest: { ...backtest, strategy: "builder:x" }, space: SPACE })).toBe("backtest.strategy");
+    expect(await fieldOf({ kind: "grid", backtest: { ...backtest, strategy: "model:x", params: {} }, space: SPACE })).toBe("backtest.strategy");
     expect(await fieldOf({ kind: "grid", backtest: { ...backtest, params: { fast: 0 } }, space: SPACE })).toBe("backtest.params.fast");
     expect(await fieldOf({ kind: "grid", backtest, space: { nope: [1] } })).toBe("space.nope");
     expect(await fieldOf({ kind: "grid", backtest, space: { fast: { min: 1, max: 200 }, slow: { min: 2, max: 200 } } })).toBe("space");

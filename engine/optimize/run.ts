@@ -171,6 +171,7 @@ export async function runOptimization(input: unknown, deps: RunnerDeps = {}, hoo
   const job = parseJob(input);
   const raw = input as { backtest: unknown };
   if (job.backtest.strategy.startsWith("builder:")) throw new OptimizeInputError("backtest.strategy", "backtest.strategy: optimisation needs a built-in strategy (builder strategies take no parameters to vary)");
+  if (job.backtest.strategy.startsWith("model:")) throw new OptimizeInputError("backtest.strategy", "backtest.strategy: optimisation needs a built-in strategy (model strategies take no parameters to vary)");
   let prepared;
   try {
     prepared = await prepareBacktest(raw.backtest, deps);

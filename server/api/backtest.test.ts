@@ -8,6 +8,7 @@ import { EventBus } from "@/engine/events";
 import { loadEnv } from "@/engine/runtime/env";
 import { importSeries } from "@/engine/store/importer";
 import { ensureBuiltinInstruments, getInstrument } from "@/engine/store/instruments";
+import { saveModel } from "@/engine/store/training";
 import { startTestEngine, TEST_SECRET } from "@/engine/testing";
 import { createCaller } from "@/server/api/root";
 import { createContextInner } from "@/server/api/trpc";
@@ -59,6 +60,18 @@ describe.each(databaseKinds())("backtest router on %s", (kind) => {
     expect((await viewer.backtest.strategies()).builtin.map((s) => s.id)).toEqual(["sma-cross", "rsi-reversion", "orb", "bollinger-breakout"]);
     expect(await code(viewer.backtest.run({ symbol: "BTCUSDT", timeframe: "1m", strategy: "sma-cross" }))).toBe("FORBIDDEN");
     expect(await code(viewer.backtest.saveSpec({ spec: {} }))).toBe("FORBIDDEN");
+  });
+
+  it("lists registered models for the strategy picker: metadata only, never the ONNX bytes", async () => {
+    expect(await code((await as(null)).backtest.models())).toBe("UNAUTHORIZED");
+    const common = { runId: null, algo: "dqn", hyperparams: { hidden: [64] }, dataSpans: null, seed: 1, metrics: { secret: 1 }, codeVersion: "test", onnx: Uint8Array.from([1, 2, 3]) };
+    await saveModel(deps.sql(), { ...common, id: "bt-model-1", name: "DQN BTCUSDT 15m", env: "trading", featureSpec: { window: 4, features: "default", actions: "target", contractSize: 0.1, symbol: "BTCUSDT", timeframe: "15m" } });
+    await saveModel(deps.sql(), { ...common, id: "bt-model-2", name: "old", env: "trading", featureSpec: null });
+    const models = await (await as("viewer")).backtest.models();
+    const m = models.find((x) => x.id === "bt-model-1")!;
+    expect(Object.keys(m).sort()).toEqual(["algo", "createdAt", "env", "id", "name", "symbol", "timeframe"]);
+    expect(m).toMatchObject({ name: "DQN BTCUSDT 15m", algo: "dqn", env: "trading", symbol: "BTCUSDT", timeframe: "15m" });
+    expect(models.find((x) => x.id === "bt-model-2")).toMatchObject({ symbol: null, timeframe: null });
   });
 
   it("runs a backtest in the engine and reads it back", async () => {

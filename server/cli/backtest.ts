@@ -1,5 +1,5 @@
 /**
- * npm run --silent backtest -- --data FILE|--series SYMBOL:TF --strategy sma-cross
+ * npm run --silent backtest -- --data FILE|--series SYMBOL:TF --strategy sma-cross|builder:NAME[@V]|model:MODEL_ID
  *   --param fast=10 --param slow=30 --size 100 --fee-per-fill 1 --cash 1000000
  *   [--instrument unit|SYMBOL] [--tz ZONE] [--from T --to T] [--slippage-ticks N]
  *   [--commission-per-contract X | --commission-pct X] [--same-bar stop_first|target_first]
@@ -9,7 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
-import { BacktestInputError, type BacktestConfigInput, buildReport, executePrepared, prepareBacktest, type RunnerDeps } from "@/engine/backtest/runner";
+import { BacktestInputError, type BacktestConfigInput, buildReport, executePrepared, type PreparedBacktest, prepareBacktest, type RunnerDeps } from "@/engine/backtest/runner";
 import { TIMEFRAMES, type Timeframe } from "@/engine/data/types";
 import type { Sql } from "@/engine/store/sql";
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     fail((err as Error).message);
   }
   const v = parsed.values;
-  if (!v.strategy) fail("--strategy is required (sma-cross, rsi-reversion, orb, bollinger-breakout or builder:<name>)");
+  if (!v.strategy) fail("--strategy is required (sma-cross, rsi-reversion, orb, bollinger-breakout, builder:<name> or model:<modelId>)");
   if (!v.data === !v.series) fail("give exactly one of --data FILE or --series SYMBOL:TF");
   const params: Record<string, string> = {};
   for (const p of v.param ?? []) {
@@ -106,8 +106,8 @@ async function main(): Promise<void> {
     ...(v.to ? { to: parseTime(v.to, "to") } : {}),
   };
 
-  // The database is needed for stored series, builder strategies, instruments and saving the run.
-  const needDb = !v["no-save"] || !!v.series || v.strategy.startsWith("builder:") || (v.instrument !== undefined && v.instrument !== "unit");
+  // The database is needed for stored series, builder and model strategies, instruments and saving the run.
+  const needDb = !v["no-save"] || !!v.series || v.strategy.startsWith("builder:") || v.strategy.startsWith("model:") || (v.instrument !== undefined && v.instrument !== "unit");
   // database modules load only when needed: a file backtest with --no-save stays lean
   let sql: Sql | null = null;
   const db = needDb
@@ -116,6 +116,7 @@ async function main(): Promise<void> {
         ...(await import("@/engine/store/instruments")),
         ...(await import("@/engine/store/stored-bars")),
         ...(await import("@/engine/core/strategies/builder")),
+        ...(await import("@/engine/store/training")),
       }
     : null;
   if (needDb) {
@@ -137,12 +138,20 @@ async function main(): Promise<void> {
           const compiled = db.compileBuilderSpec(row.spec);
           return { name: row.name, version: row.version, create: compiled.create };
         },
+        model: async (modelId) => {
+          const row = await db.getModel(sql!, modelId);
+          if (!row) throw new Error(`no registered model '${modelId}' (train one with npm run train, or on the Training page)`);
+          // onnxruntime loads only for model strategies
+          const { loadModelPolicy } = await import("@/engine/rl/model-strategy");
+          return loadModelPolicy({ id: row.id, name: row.name, env: row.env, featureSpec: row.featureSpec, onnx: row.onnx });
+        },
       }
     : {};
   const id = randomUUID();
   let saved = false;
+  let prepared: PreparedBacktest | undefined;
   try {
-    const prepared = await prepareBacktest(config, deps);
+    prepared = await prepareBacktest(config, deps);
     if (sql && db && !v["no-save"]) {
       await db.createRun(sql, { id, strategy: prepared.strategyId, symbol: prepared.symbol, timeframe: prepared.timeframe, source: prepared.dataInfo.source ?? "", config: prepared.config });
       saved = true;
@@ -189,11 +198,13 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     if (sql && db && saved) await db.failRun(sql, id, (err as Error).message);
+    await prepared?.release?.().catch(() => {});
+    await sql?.close();
     if (err instanceof BacktestInputError) fail(err.message, 2);
     fail((err as Error).message, 1);
-  } finally {
-    await sql?.close();
   }
+  await prepared?.release?.();
+  await sql?.close();
 }
 
 main().catch((err: unknown) => fail((err as Error).stack ?? String(err), 1));

@@ -90,3 +90,37 @@ describe("start-up with a bad environment", () => {
     expect(res.stderr).toContain("Invalid environment configuration");
   });
 });
+
+describe("npm run backtest with a registered model", () => {
+  it("backtests --strategy model:<id> on a stored series and refuses a CartPole model with exit code 2", async () => {
+    const { builtinCsv } = await import("@/engine/bench/gen");
+    const { openSql } = await import("@/engine/store/sql");
+    const { saveModel } = await import("@/engine/store/training");
+    const { emitMlp } = await import("@/engine/rl/onnx/mlp");
+    const { defaultFeatureWidth } = await import("@/engine/rl/model-strategy");
+    const dataDir = mkdtempSync(join(tmpdir(), "tf-cli-"));
+    const file = join(dataDir, "btc.csv");
+    writeFileSync(file, builtinCsv(3000, { seed: 5, start: 40_000, step: 20, tick: 0.1 }));
+    const env = { DATA_DIR: dataDir, DATABASE_URL: "" };
+    const imp = run("server/cli/data-import.ts", [file, "--symbol", "BTC-PERP", "--timeframe", "1m", "--json"], env);
+    expect(imp.status, imp.stderr).toBe(0);
+    const sql = openSql(`file:${join(dataDir, "tradeforge.db")}`);
+    const obsSize = 4 * defaultFeatureWidth() + 2;
+    const weights = (n: number) => Float32Array.from({ length: n }, (_, k) => Math.sin(k * 7.31) * 0.3);
+    const common = { runId: null, algo: "ppo", hyperparams: {}, dataSpans: null, seed: 1, metrics: null, codeVersion: "test" };
+    try {
+      await saveModel(sql, { ...common, id: "cli-model", name: "PPO CLI model", env: "trading", featureSpec: { window: 4, features: "default", actions: "target", contractSize: 0.1 }, onnx: emitMlp({ sizes: [obsSize, 3], activation: "tanh" }, weights(obsSize * 3 + 3)).toBytes() });
+      await saveModel(sql, { ...common, id: "cli-cart", name: "PPO CartPole", env: "cartpole", featureSpec: null, onnx: emitMlp({ sizes: [4, 2], activation: "tanh" }, weights(10)).toBytes() });
+    } finally {
+      await sql.close();
+    }
+    const ok = run("server/cli/backtest.ts", ["--series", "BTC-PERP:1m", "--strategy", "model:cli-model", "--from", "2020-01-01T12:00", "--no-save", "--json"], env);
+    expect(ok.status, ok.stderr).toBe(0);
+    const report = JSON.parse(ok.stdout.trim().split("\n").at(-1)!);
+    expect(report).toMatchObject({ strategy: "model:cli-model", params: {}, instrument: "BTC-PERP", firstTs: "2020-01-01T12:00:00.000Z" });
+    expect(report.fills).toBeGreaterThan(0);
+    const cart = run("server/cli/backtest.ts", ["--series", "BTC-PERP:1m", "--strategy", "model:cli-cart", "--no-save", "--json"], env);
+    expect(cart.status).toBe(2);
+    expect(cart.stderr).toMatch(/strategy: model 'PPO CartPole' \(cli-cart\) was trained on CartPole/);
+  }, 120_000);
+});

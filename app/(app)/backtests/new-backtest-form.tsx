@@ -128,7 +128,10 @@ function buildInput(v: FormValues, builtin: BuiltinStrategy | undefined): { inpu
 export function NewBacktestForm({ busy, canRun, onStarted }: { busy: boolean; canRun: boolean; onStarted: (runId: string) => void }) {
   const instruments = trpc.market.instruments.useQuery();
   const strategies = trpc.backtest.strategies.useQuery();
+  // registered RL models (trading ones can be backtested); the form works without them
+  const models = trpc.backtest.models.useQuery();
   const run = trpc.backtest.run.useMutation();
+  const tradingModels = useMemo(() => (models.data ?? []).filter((m) => m.env === "trading"), [models.data]);
 
   const withData = useMemo(() => (instruments.data ?? []).filter(hasBars), [instruments.data]);
   const [v, setV] = useState<FormValues>({
@@ -152,6 +155,7 @@ export function NewBacktestForm({ busy, canRun, onStarted }: { busy: boolean; ca
   const frame = frames.find((f) => f.tf === v.timeframe);
   const builtin = strategies.data?.builtin.find((s) => s.id === v.strategy);
   const isBuilder = v.strategy.startsWith("builder:");
+  const model = v.strategy.startsWith("model:") ? tradingModels.find((m) => `model:${m.id}` === v.strategy) : undefined;
   const params = shownParams(builtin);
   const paramNames = builtin?.params.map((d) => d.name) ?? [];
 
@@ -299,10 +303,25 @@ export function NewBacktestForm({ busy, canRun, onStarted }: { busy: boolean; ca
                     ))}
                   </optgroup>
                 ) : null}
+                {tradingModels.length ? (
+                  <optgroup label="RL models">
+                    {tradingModels.map((m) => (
+                      <option key={m.id} value={`model:${m.id}`}>
+                        {m.name} ({m.algo.toUpperCase()}
+                        {m.symbol ? ` · ${m.symbol}${m.timeframe ? ` ${m.timeframe}` : ""}` : ""})
+                      </option>
+                    ))}
+                  </optgroup>
+                ) : null}
               </select>
             </Field>
-            <p className="self-end text-xs text-dim sm:col-span-2">
-              {builtin?.description ?? (isBuilder ? "A saved Strategy Builder strategy (its latest version). Its rules, stops and sizing come from the spec; edit it in the Strategy Builder." : "")}
+            <p className="self-end text-xs text-dim sm:col-span-2" data-testid="strategy-description">
+              {builtin?.description ??
+                (isBuilder
+                  ? "A saved Strategy Builder strategy (its latest version). Its rules, stops and sizing come from the spec; edit it in the Strategy Builder."
+                  : model
+                    ? `A trained ${model.algo.toUpperCase()} policy from the model registry${model.symbol ? `, trained on ${model.symbol}${model.timeframe ? ` ${model.timeframe}` : ""}` : ""}. It decides at each bar's close from its features (computed from the whole stored series, past bars only) and trades the contract size it was trained with; no parameters.`
+                    : "")}
             </p>
             {params.map((d) => (
               <ParamInput key={d.name} def={d} value={v.params[d.name]} error={err(`params.${d.name}`)} onChange={(x) => set("params", { ...v.params, [d.name]: x }, `params.${d.name}`)} />

@@ -7,6 +7,7 @@ import { INDICATOR_DEFAULTS, INDICATOR_KINDS, INDICATOR_OUTPUTS, INDICATOR_PARAM
 import { TIMEFRAMES } from "@/engine/data/types";
 import { CommissionSchema } from "@/engine/backtest/runner";
 import { deleteRun, getOptimization, getRun, getSpec, listOptimizations, listRuns, listSpecs, saveSpec } from "@/engine/store/backtests";
+import { listModels } from "@/engine/store/training";
 import { EngineUnavailableError, engineClient } from "@/server/engine-client";
 
 const paramValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -70,6 +71,22 @@ export const backtestRouter = createTRPCRouter({
     builtin: BUILTIN_STRATEGIES.map((s) => ({ id: s.id, name: s.name, description: s.description, params: s.params.map((p) => ({ ...p, options: p.options ? [...p.options] : undefined })) })),
     builder: await listSpecs(ctx.deps.sql()),
   })),
+
+  /** Registered RL models a backtest can use as strategy model:<id> (metadata only, never the ONNX bytes). */
+  models: roleProcedure("viewer").query(async ({ ctx }) =>
+    (await listModels(ctx.deps.sql(), 200)).map((m) => {
+      const fs = (m.featureSpec ?? {}) as { symbol?: unknown; timeframe?: unknown };
+      return {
+        id: m.id,
+        name: m.name,
+        algo: m.algo,
+        env: m.env,
+        createdAt: m.createdAt,
+        symbol: typeof fs.symbol === "string" ? fs.symbol : null,
+        timeframe: typeof fs.timeframe === "string" ? fs.timeframe : null,
+      };
+    }),
+  ),
 
   run: roleProcedure("trader")
     .input(backtestInput)
