@@ -114,29 +114,37 @@ describe("TuneService", () => {
     expect(await next.svc.handle({ type: "tune.resume", tuneId: "nope" })).toMatchObject({ status: 404 });
   }, 60_000);
 
-  it("with worker threads a stop lets the trials in flight finish (terminating them can abort the process); resume reuses them", async () => {
-    const trading = { base: { env: "trading", algo: "ppo", steps: 1024, seed: 1, trading: { symbol: "BTC-PERP", timeframe: "1m", window: 8, episodeLength: 256, contractSize: 0.01 } }, space: { ppo: { learningRate: [1e-3, 3e-3, 1e-2], entCoef: [0, 0.01] } }, population: 2, generations: 1, seed: 4 };
+  it("with worker threads a stop is prompt: the trials in flight are cancelled, the finished ones kept; resume gives the uninterrupted result", async () => {
+    // 4 PPO iterations a trial (1,024-step batches); 4 distinct genomes in the initial population, 2 workers
+    const trading = { base: { env: "trading", algo: "ppo", steps: 4096, seed: 1, trading: { symbol: "BTC-PERP", timeframe: "1m", window: 8, episodeLength: 256, contractSize: 0.01 } }, space: { ppo: { learningRate: { min: 1e-4, max: 1e-2, count: 9, scale: "log" }, entCoef: [0, 0.005, 0.01, 0.02, 0.05] } }, population: 4, generations: 1, seed: 4 };
+    const inProcess = await runRlTuning({ ...trading, workers: 0 }, { loadBars });
+    expect(inProcess.generations[0]).toMatchObject({ evaluated: 4, cached: 0 });
     const { svc, bus } = service();
     const tuneId = ((await svc.handle({ type: "tune.start", job: { ...trading, workers: 2 } }))!.body as { tuneId: string }).tuneId;
+    // stop as soon as the first trial has finished: the other worker is in the middle of its trial
     const off = bus.subscribe((e) => {
-      if (e.type === "tune.progress" && e.data.tuneId === tuneId && e.data.status === "running") void svc.handle({ type: "tune.stop", tuneId });
+      if (e.type === "tune.progress" && e.data.tuneId === tuneId && e.data.status === "running" && e.data.done >= 1) void svc.handle({ type: "tune.stop", tuneId });
     });
     await svc.idle();
     off();
     const stopped = (await getTuning(sql, tuneId))!;
     expect(stopped.status).toBe("stopped");
     const state = stopped.state as RlTuneState;
-    // no trial was killed: the initial population's trials all finished (kept as partial, or committed)
-    expect(state.trials.length + state.partial.length).toBe(2);
-    expect([...state.trials, ...state.partial].every((t) => t.status === "ok")).toBe(true);
-    expect(await svc.handle({ type: "tune.resume", tuneId })).toMatchObject({ status: 200 });
+    expect(state.generation).toBe(-1); // no generation completed
+    // the search did not wait for the generation's trials (it would have had all 4): the finished ones are kept
+    expect(state.trials).toEqual([]);
+    expect(state.partial.length).toBeGreaterThanOrEqual(1);
+    expect(state.partial.length).toBeLessThan(4);
+    expect(state.partial.every((t) => t.status === "ok")).toBe(true);
+    expect(await svc.handle({ type: "tune.resume", tuneId })).toMatchObject({ status: 200, body: { fromGeneration: 0, reusedTrials: state.partial.length } });
     await svc.idle();
     const row = (await getTuning(sql, tuneId))!;
     expect(row.status).toBe("done");
-    const inProcess = await runRlTuning({ ...trading, workers: 0 }, { loadBars });
-    expect(core((row.result as RlTuneResult).trials)).toEqual(core(inProcess.trials));
-    expect((row.result as RlTuneResult).workers).toBe(2);
-  }, 60_000);
+    const result = row.result as RlTuneResult;
+    expect(core(result.trials)).toEqual(core(inProcess.trials));
+    for (const p of state.partial) expect(result.trials.find((x) => x.key === p.key)!.seconds).toBe(p.seconds);
+    expect(result.workers).toBe(2);
+  }, 120_000);
 
   it("a search stopped while queued never runs", async () => {
     const { svc } = service();

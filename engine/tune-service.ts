@@ -3,7 +3,7 @@
  * NSGA-II style search over PPO / DQN and network hyperparameters, every
  * trial scored on the VALIDATION span), driven by commands:
  *   {type:"tune.start", job, userId?}           -> {tuneId}   (400 {error, field} for an invalid job)
- *   {type:"tune.stop", tuneId}                   a running search stops (see STOP WITH WORKERS) and keeps the
+ *   {type:"tune.stop", tuneId}                   a running search stops promptly (see STOPPING) and keeps the
  *                                                trials that finished; a queued one leaves the queue
  *   {type:"tune.resume", tuneId, generations?}   continues from the stored state (resumeRlTuning): finished
  *                                                generations and finished trials are never trained again;
@@ -16,14 +16,15 @@
  * stops. An engine restart marks the searches it interrupted "stopped":
  * resume continues from the last stored state.
  *
- * STOP WITH WORKERS: the tuning pool (rl/tune/pool.ts) stops by terminating
- * busy worker threads, and terminating a worker in the middle of an ONNX
- * Runtime call (the default "onnx" training backend) aborts the whole
- * process ("terminate called after throwing an instance of 'Napi::Error'").
- * So with worker threads a stop is graceful: the trials in flight finish
- * (they are kept, and reused on resume) and the search stops at the end of
- * the current generation's trials. In-process (workers 0) a stop is
- * immediate, between training iterations.
+ * STOPPING: a stop is prompt, with worker threads as in-process. The trials
+ * in flight are cancelled at their next training iteration: in-process the
+ * search's shouldStop is polled between iterations; with workers the tuning
+ * pool (rl/tune/pool.ts) posts a "stop" message to each busy worker, whose
+ * trial releases its ONNX Runtime session and answers cancelled (a worker is
+ * never terminated in the middle of an ORT call: that aborts the whole
+ * process). Cancelled trials are simply trained again on resume; the trials
+ * that finished before the stop are stored (state.partial) and reused, and
+ * the search resumes from the last completed generation.
  *
  * Trading data comes from the store (train-service.ts trainDeps), loaded once
  * when the command is accepted, so a missing series is refused at once,
@@ -223,16 +224,12 @@ export class TuneService {
           return this.deps.loadBars(symbol, timeframe);
         },
       };
-      const pooled = storedJob.workers !== 0;
-      /** Individuals settled once the generation being evaluated is complete (no trial in flight). */
-      let settleTarget = (cur.generation + 1) * storedJob.population;
       let lastPublish = 0;
       let lastSave = performance.now();
       let lastGen = -1;
       const hooks = {
         onProgress: (p: RlTuneProgress) => {
           cur = { generation: p.generation, done: p.done, total: p.total, front: p.front.slice(0, FRONT_EVENT_LIMIT) as TuneFrontPoint[] };
-          settleTarget = (p.generation + 1) * storedJob.population;
           const now = performance.now();
           if (now - lastPublish >= PUBLISH_MS || p.done >= p.total || p.generation !== lastGen) {
             lastPublish = now;
@@ -244,8 +241,8 @@ export class TuneService {
             void write({ done: p.done, total: p.total });
           }
         },
-        // With worker threads a stop waits for the trials in flight (see STOP WITH WORKERS above); in-process it is immediate.
-        shouldStop: () => this.stopping.has(id) && (!pooled || cur.done >= settleTarget),
+        // prompt with workers too: the trials in flight are cancelled at their next iteration (see STOPPING above)
+        shouldStop: () => this.stopping.has(id),
         onState: async (s: RlTuneState) => {
           await write({ state: s, generation: s.generation, done: Math.max(cur.done, (s.generation + 1) * storedJob.population), total: cur.total || row.total });
         },

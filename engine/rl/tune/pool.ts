@@ -16,8 +16,30 @@
  *
  * A trial that fails comes back as a failed outcome (never a rejection); a
  * worker that dies fails its current trial with the reason and is replaced
- * (up to maxRestarts). Stopping terminates busy workers (their trials come
- * back cancelled); close() terminates them all.
+ * (up to maxRestarts).
+ *
+ * Stopping is cooperative. Trials train through onnxruntime-node (PPO's
+ * default "onnx" backend), and Worker.terminate() in the middle of a native
+ * ORT call aborts the WHOLE process ("terminate called after throwing an
+ * instance of 'Napi::Error'"), so a busy worker is never terminated:
+ *  - when shouldStop() turns true, each busy worker gets {type:"stop", id};
+ *    its trial (which yields to the worker's event loop between training
+ *    iterations, worker.ts YIELD_EVERY_MS) stops at the next iteration,
+ *    releases its ORT session and answers with a cancelled outcome carrying
+ *    the steps it trained (or its real outcome when it had just finished,
+ *    which is then reported through onResult like any other). run() returns
+ *    once every busy worker has answered; the workers stay in the pool.
+ *  - a worker that does not answer a stop within stopTimeoutMs (30 s: one
+ *    training iteration would have to take that long) has its trial reported
+ *    cancelled and is retired, still not terminated: it gets {type:"shutdown"}
+ *    and exits by itself after its trial; a fresh worker takes its place.
+ *  - close() asks every worker to shut down (stopping a trial first if one is
+ *    running): the worker closes its port and its thread exits. terminate()
+ *    is the last resort, after closeTimeoutMs, and only for a worker that is
+ *    not inside a trial (no native call in progress); a worker still inside
+ *    a trial then is unref'd instead (it no longer keeps the process alive
+ *    and exits by itself when its iteration ends).
+ * Workers that failed to start (still loading, no trial) are terminated.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -35,7 +57,7 @@ export { defaultPoolSize };
 export interface RunOptions {
   /** Called as each trial finishes (completion order). */
   onResult?: (index: number, outcome: TrialOutcome) => void;
-  /** Polled between training iterations in-process, every 50 ms with workers. */
+  /** Polled between training iterations in-process, every 50 ms with workers (busy workers are then asked to stop, see above). */
   shouldStop?: () => boolean;
 }
 
@@ -98,17 +120,30 @@ function bootstrapData(): Record<string, unknown> {
 
 interface Slot {
   worker: Worker;
+  /** Takes no more trials (crashed, exited, retired or shutting down). */
   dead: boolean;
+  /** Its trial was asked to stop: a death now cancels the trial, and does not count against maxRestarts. */
   stopping: boolean;
+  /** The trial run() waits for. */
   pending: { id: number; resolve: (o: TrialOutcome) => void; started: number } | null;
+  /** The trial posted to the worker whose result has not come back: the worker may be inside ONNX Runtime. */
+  busyId: number | null;
+  stopTimer: ReturnType<typeof setTimeout> | null;
+  exited: boolean;
+  /** Resolves when the thread has exited. */
+  exit: Promise<void>;
 }
 
 export interface PoolOptions {
   size?: number;
   /** Max time for a worker to load (ms). */
   startTimeoutMs?: number;
-  /** Replacements for crashed workers over the pool's life (workers stopped on request are always replaced). */
+  /** Replacements for crashed workers over the pool's life (workers retired after a stop are always replaced). */
   maxRestarts?: number;
+  /** Max wait for a busy worker to answer a stop before its trial is reported cancelled and the worker retired (ms). */
+  stopTimeoutMs?: number;
+  /** Max wait in close() for a worker to exit after {type:"shutdown"} before the last resort (ms). */
+  closeTimeoutMs?: number;
 }
 
 export class RlWorkerPool implements TrialRunner {
@@ -116,6 +151,8 @@ export class RlWorkerPool implements TrialRunner {
   private seq = 0;
   private restarts = 0;
   private closed = false;
+  /** Workers that did not answer a stop in time: out of the pool, exiting after their trial. */
+  private readonly retired = new Set<Slot>();
   private constructor(
     private readonly data: TrialData | null,
     readonly workers: number,
@@ -127,7 +164,12 @@ export class RlWorkerPool implements TrialRunner {
     const size = opts.size ?? defaultPoolSize();
     if (!(size >= 1)) throw new RangeError(`pool size must be >= 1, got ${size}`);
     const shared: TrialData | null = data ? { bars: shareBars(data.bars), instrument: { ...data.instrument } } : null;
-    const pool = new RlWorkerPool(shared, size, { startTimeoutMs: opts.startTimeoutMs ?? 60_000, maxRestarts: opts.maxRestarts ?? 4 });
+    const pool = new RlWorkerPool(shared, size, {
+      startTimeoutMs: opts.startTimeoutMs ?? 60_000,
+      maxRestarts: opts.maxRestarts ?? 4,
+      stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
+      closeTimeoutMs: opts.closeTimeoutMs ?? 30_000,
+    });
     const started = await Promise.allSettled(Array.from({ length: size }, () => pool.spawn()));
     for (const s of started) if (s.status === "fulfilled") pool.slots.push(s.value);
     const failed = started.find((s): s is PromiseRejectedResult => s.status === "rejected");
@@ -140,14 +182,16 @@ export class RlWorkerPool implements TrialRunner {
 
   private spawn(): Promise<Slot> {
     const worker = new Worker(BOOTSTRAP, { eval: true, workerData: bootstrapData() });
-    const slot: Slot = { worker, dead: false, stopping: false, pending: null };
+    let onExit!: () => void;
+    const exit = new Promise<void>((r) => (onExit = r));
+    const slot: Slot = { worker, dead: false, stopping: false, pending: null, busyId: null, stopTimer: null, exited: false, exit };
     return new Promise<Slot>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => fail(new Error(`tuning worker did not start within ${this.opts.startTimeoutMs} ms`)), this.opts.startTimeoutMs);
       const fail = (e: Error) => {
         clearTimeout(timer);
         slot.dead = true;
-        void worker.terminate();
+        void worker.terminate(); // still loading: no trial, no native call in progress
         reject(e);
       };
       worker.on("message", (m: FromWorker) => {
@@ -157,33 +201,48 @@ export class RlWorkerPool implements TrialRunner {
           clearTimeout(timer);
           resolve(slot);
         } else if (m.type === "fatal") {
+          // only the bootstrap sends it (loading failed): no trial is running
           if (!ready) fail(new Error(`tuning worker failed to load: ${m.message}`));
-          else this.settle(slot, `worker failed: ${m.message}`);
+          else {
+            this.settle(slot, `worker failed: ${m.message}`);
+            void worker.terminate();
+          }
         } else if (m.type === "result") {
+          if (slot.busyId === m.id) slot.busyId = null;
           const p = slot.pending;
           if (p && p.id === m.id) {
+            this.clearStopTimer(slot);
             slot.pending = null;
+            slot.stopping = false; // it answered: the worker is idle and stays in the pool
             p.resolve(m.outcome);
           }
         }
       });
+      // an uncaught error ends the worker by itself ("exit" follows)
       worker.on("error", (err) => {
         if (!ready) fail(err);
         else this.settle(slot, `worker crashed: ${err.message}`);
       });
       worker.on("exit", (code) => {
+        slot.exited = true;
+        slot.busyId = null;
+        this.retired.delete(slot);
+        onExit();
         if (!ready) return fail(new Error(`tuning worker exited with code ${code} while loading`));
         this.settle(slot, `worker exited with code ${code}`);
       });
     });
   }
 
+  private clearStopTimer(slot: Slot): void {
+    if (slot.stopTimer) clearTimeout(slot.stopTimer);
+    slot.stopTimer = null;
+  }
+
   /** The slot's worker is unusable: fail (or cancel, when stopping) its pending trial. */
   private settle(slot: Slot, error: string): void {
-    if (!slot.dead) {
-      slot.dead = true;
-      void slot.worker.terminate();
-    }
+    slot.dead = true;
+    this.clearStopTimer(slot);
     const p = slot.pending;
     if (!p) return;
     slot.pending = null;
@@ -194,8 +253,50 @@ export class RlWorkerPool implements TrialRunner {
     return new Promise<TrialOutcome>((resolve) => {
       const id = ++this.seq;
       slot.pending = { id, resolve, started: performance.now() };
+      slot.busyId = id;
       slot.worker.postMessage({ type: "eval", id, config } satisfies ToWorker);
     });
+  }
+
+  /** Asks the slot's running trial to stop at its next training iteration; the answer resolves it (see the header). */
+  private requestStop(slot: Slot): void {
+    const p = slot.pending;
+    if (!p || slot.dead || slot.stopping) return;
+    slot.stopping = true;
+    slot.worker.postMessage({ type: "stop", id: p.id } satisfies ToWorker);
+    slot.stopTimer = setTimeout(() => this.retire(slot), this.opts.stopTimeoutMs);
+    slot.stopTimer.unref?.();
+  }
+
+  /** No answer to a stop in time: the trial is reported cancelled; the worker leaves the pool and exits after its trial (never terminated mid-trial). */
+  private retire(slot: Slot): void {
+    slot.stopTimer = null;
+    const p = slot.pending;
+    if (!p || slot.dead) return;
+    slot.pending = null;
+    slot.dead = true;
+    if (!slot.exited) {
+      this.retired.add(slot);
+      slot.worker.postMessage({ type: "shutdown" } satisfies ToWorker);
+    }
+    p.resolve({ ok: false, error: `cancelled (the worker did not answer the stop within ${this.opts.stopTimeoutMs} ms)`, cancelled: true, seconds: (performance.now() - p.started) / 1000 });
+  }
+
+  /** Lets the worker exit by itself; terminate() only as the last resort, and never while it is inside a trial. */
+  private async shutdown(slot: Slot): Promise<void> {
+    if (slot.exited) return;
+    slot.dead = true;
+    if (slot.busyId !== null) {
+      slot.stopping = true;
+      slot.worker.postMessage({ type: "stop", id: slot.busyId } satisfies ToWorker);
+    }
+    slot.worker.postMessage({ type: "shutdown" } satisfies ToWorker);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const exited = await Promise.race([slot.exit.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.opts.closeTimeoutMs)))]);
+    clearTimeout(timer);
+    if (exited || slot.exited) return;
+    if (slot.busyId === null) await slot.worker.terminate().catch(() => 0); // idle: no native call in progress
+    else slot.worker.unref(); // still inside a trial: terminating could abort the process; it exits after its iteration
   }
 
   /** A replacement for a dead slot, or null when the restart budget is spent or it fails to start. */
@@ -226,11 +327,7 @@ export class RlWorkerPool implements TrialRunner {
     const stop = () => {
       if (stopped) return;
       stopped = true;
-      for (const s of this.slots)
-        if (s.pending && !s.dead) {
-          s.stopping = true;
-          void s.worker.terminate();
-        }
+      for (const s of this.slots) this.requestStop(s);
     };
     const poll = opts.shouldStop
       ? setInterval(() => {
@@ -240,7 +337,7 @@ export class RlWorkerPool implements TrialRunner {
     const loop = async (first: Slot) => {
       let slot: Slot | null = first;
       while (slot) {
-        if (stopped || opts.shouldStop?.()) {
+        if (stopped || this.closed || opts.shouldStop?.()) {
           stop();
           return;
         }
@@ -263,11 +360,12 @@ export class RlWorkerPool implements TrialRunner {
     return configs.map((_, i) => out[i] ?? (stopped ? cancelled() : { ok: false, error: "no tuning worker left to run this trial", seconds: 0 }));
   }
 
+  /** Shuts every worker down (see the header); resolves when they have exited (or been left to exit after their trial). */
   async close(): Promise<void> {
     this.closed = true;
-    const slots = this.slots;
+    const slots = [...this.slots, ...this.retired];
     this.slots = [];
-    await Promise.all(slots.map((s) => s.worker.terminate().catch(() => 0)));
+    await Promise.all(slots.map((s) => this.shutdown(s)));
   }
 }
 

@@ -8,7 +8,11 @@
  *             the single objective (a documented fallback: CartPole has no
  *             validation span).
  * Shared by the in-process runner and the worker threads, so both compute
- * the same numbers. Never throws: a failure is an outcome.
+ * the same numbers. Never throws: a failure is an outcome. A stop
+ * (`shouldStop`) is seen between training iterations and gives a cancelled
+ * outcome with the steps trained so far. The trainer's ONNX Runtime session
+ * is always released when the trial ends (finished, failed or cancelled), on
+ * the thread that ran it, never in the middle of a native call.
  */
 import type { Metrics } from "../../core/metrics";
 import type { BarColumns, Instrument } from "../../data/types";
@@ -29,7 +33,7 @@ export interface ValidationReport {
 
 export type TrialOutcome =
   | { ok: true; objectives: RlObjectives; validation?: ValidationReport; steps: number; seconds: number }
-  | { ok: false; error: string; seconds: number; cancelled?: boolean };
+  | { ok: false; error: string; seconds: number; cancelled?: boolean; /** Environment steps trained before a stop (cancelled trials that had started). */ steps?: number };
 
 /** The series every trading trial trains on (loaded once per search / worker). */
 export interface TrialData {
@@ -38,9 +42,12 @@ export interface TrialData {
 }
 
 export interface RunTrialOptions {
-  /** Polled between training iterations (in-process runs; workers are terminated instead). */
+  /** Polled before each training iteration (in-process, and in a worker where a "stop" message sets it). */
   shouldStop?: () => boolean;
-  /** Yield to the event loop after this much training time (in-process runs keep the host responsive). 0 = never. */
+  /**
+   * Yield to the event loop (setImmediate) after this much training time. In-process runs keep the
+   * host responsive; a worker needs it to receive its "stop" message at all. 0 = never.
+   */
   yieldEveryMs?: number;
 }
 
@@ -49,8 +56,9 @@ const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 export async function runTrial(config: TrainConfig, data: TrialData | null, opts: RunTrialOptions = {}): Promise<TrialOutcome> {
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
+  let session: TrainingSession | null = null;
   try {
-    const session = await TrainingSession.create(config, {
+    session = await TrainingSession.create(config, {
       loadBars: async () => {
         if (!data) throw new Error("no market data was given to the tuning run");
         return data;
@@ -58,7 +66,7 @@ export async function runTrial(config: TrainConfig, data: TrialData | null, opts
     });
     let lastYield = performance.now();
     while (!session.done) {
-      if (opts.shouldStop?.()) return { ok: false, error: "cancelled", cancelled: true, seconds: seconds() };
+      if (opts.shouldStop?.()) return { ok: false, error: "cancelled", cancelled: true, steps: session.globalStep, seconds: seconds() };
       session.step();
       if (opts.yieldEveryMs && performance.now() - lastYield > opts.yieldEveryMs) {
         await yieldNow();
@@ -85,5 +93,12 @@ export async function runTrial(config: TrainConfig, data: TrialData | null, opts
     };
   } catch (e) {
     return { ok: false, error: e instanceof Error ? e.message : String(e), seconds: seconds() };
+  } finally {
+    // release the ORT training session now (between native calls), not whenever the thread ends
+    try {
+      session?.algo.dispose();
+    } catch {
+      // a failing release must not turn a result into a failure
+    }
   }
 }

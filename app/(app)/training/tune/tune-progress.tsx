@@ -111,10 +111,10 @@ export function TuneActions({ tuneId, status, generations, canRun, onChanged }: 
           data-testid="tune-stop"
           className={`${btn} border-warn/50 text-warn hover:bg-warn/10`}
           disabled={busy || stop.isSuccess}
-          title="In-process searches stop at once; with worker threads the trials in flight finish first (they are kept for the resume)"
+          title="Trials in flight stop at their next training iteration; finished trials are kept for the resume"
           onClick={() => stop.mutate({ tuneId })}
         >
-          {stop.isPending ? "Stopping…" : stop.isSuccess ? "Stop requested: finishing the trials in flight…" : "Stop"}
+          {stop.isPending ? "Stopping…" : stop.isSuccess ? "Stop requested: stopping the trials in flight…" : "Stop"}
         </button>
       ) : null}
       {status === "stopped" || status === "failed" ? (
