@@ -93,7 +93,7 @@ export class TrainService {
         const c = session.config;
         const id = randomUUID();
         const name = c.name ?? `${c.algo.toUpperCase()} ${c.env === "trading" ? `${c.trading!.symbol} ${c.trading!.timeframe}` : "CartPole"} seed ${c.seed}`;
-        await createTrainingRun(this.sql, { id, name, env: c.env, algo: c.algo, seed: c.seed, config: cmd.config, totalSteps: c.steps, createdById: cmd.userId ?? null });
+        await createTrainingRun(this.sql, { id, name, env: c.env, algo: c.algo, seed: c.seed, config: cmd.config, totalSteps: session.totalSteps, createdById: cmd.userId ?? null });
         this.enqueue(id, session, cmd.userId ?? null);
         return { status: 200, body: { ok: true, runId: id } };
       }
@@ -143,7 +143,7 @@ export class TrainService {
   private async run(id: string, session: TrainingSession, userId: string | null): Promise<void> {
     this.queued.delete(id);
     this.active.add(id);
-    const total = session.config.steps;
+    const total = session.totalSteps;
     const row = await getTrainingRun(this.sql, id);
     const name = row?.name ?? id;
     let lastPublish = 0;

@@ -223,7 +223,7 @@ async function configMain(): Promise<void> {
       const p = session.step();
       if (!v.json && performance.now() - lastPrint > 1000) {
         lastPrint = performance.now();
-        process.stderr.write(`step ${p.step}/${session.config.steps} mean100 ${p.meanReturn100?.toFixed(2) ?? "-"} sps ${p.stepsPerSecond}\n`);
+        process.stderr.write(`step ${p.step}/${session.totalSteps} mean100 ${p.meanReturn100?.toFixed(2) ?? "-"} sps ${p.stepsPerSecond}\n`);
       }
     }
     const report = session.evaluate();
@@ -236,8 +236,8 @@ async function configMain(): Promise<void> {
       const modelId = randomUUID();
       const name = c.name ?? `${c.algo.toUpperCase()} ${c.env === "trading" ? `${c.trading!.symbol} ${c.trading!.timeframe}` : "CartPole"} seed ${c.seed} (CLI)`;
       const onnx = session.policyOnnx();
-      await createTrainingRun(sql, { id: runId, name, env: c.env, algo: c.algo, seed: c.seed, config, totalSteps: c.steps });
-      await saveModel(sql, { id: modelId, name, runId, algo: c.algo, env: c.env, hyperparams: { ...(c.algo === "ppo" ? c.ppo : c.dqn), numEnvs: session.env.numEnvs, steps: c.steps, network: onnx.spec }, featureSpec: c.env === "trading" ? { window: c.trading!.window, features: "default" } : null, dataSpans: report.trading?.spans ?? null, seed: c.seed, metrics: report, codeVersion: codeVersion(), onnx: onnx.bytes });
+      await createTrainingRun(sql, { id: runId, name, env: c.env, algo: c.algo, seed: c.seed, config, totalSteps: session.totalSteps });
+      await saveModel(sql, { id: modelId, name, runId, algo: c.algo, env: c.env, hyperparams: { ...(c.algo === "ppo" ? c.ppo : c.dqn), numEnvs: session.env.numEnvs, steps: c.steps, network: onnx.spec }, featureSpec: c.env === "trading" ? { window: c.trading!.window, features: "default", normalisation: "expanding (past only)", actions: c.trading!.actions, contractSize: c.trading!.contractSize, maxUnits: 1, cash: c.trading!.cash, unrealizedScale: c.trading!.cash * 0.01, flatAtSessionEnd: c.trading!.flatAtSessionEnd, obsSize: session.env.obsSize, numActions: session.env.numActions, symbol: c.trading!.symbol, timeframe: c.trading!.timeframe } : null, dataSpans: report.trading?.spans ?? null, seed: c.seed, metrics: report, codeVersion: codeVersion(), onnx: onnx.bytes });
       await updateTrainingRun(sql, runId, { status: "done", steps: session.globalStep, curves: session.curves, summary: { ...report, modelId }, checkpoint: session.checkpoint() });
       saved = { runId, modelId };
     }

@@ -173,6 +173,7 @@ export const FIELDS: readonly FieldDef[] = [
     options: opt(["target", "target position (short / flat / long)"], ["trade", "trade (hold / buy / sell / close)"]),
   },
   { path: "trading.contractSize", label: "Contracts per unit", kind: "number", group: "trading" },
+  { path: "trading.walkForward.folds", label: "Walk-forward folds (optional)", kind: "optNumber", group: "trading", optional: true, blank: "omit", hint: "blank: none; 2–10 extra trainings, each measured on the next block of the development data" },
   { path: "trading.reward", label: "Reward", kind: "select", group: "trading", options: opt(["pnl", "P&L"], ["pnl_drawdown", "P&L minus drawdown penalty"], ["dsr", "differential Sharpe ratio"]) },
   { path: "trading.drawdownPenalty", label: "Drawdown penalty λ", kind: "number", group: "trading", hint: "for the P&L minus drawdown reward" },
   { path: "trading.cash", label: "Starting cash", kind: "number", group: "trading" },
@@ -213,6 +214,7 @@ export function initialFormValues(): FormValues {
     "trading.drawdownPenalty": String(t.drawdownPenalty),
     "trading.cash": String(t.cash),
     "trading.flatAtSessionEnd": t.flatAtSessionEnd,
+    "trading.walkForward.folds": "",
   });
   return v;
 }

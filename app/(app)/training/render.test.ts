@@ -117,6 +117,24 @@ describe("the network picture", () => {
   });
 });
 
+describe("walk-forward folds", () => {
+  it("one row per fold with its spans and out-of-sample figures, and the spread across folds", async () => {
+    const s = await TrainingSession.create(
+      { env: "trading", algo: "ppo", steps: 512, seed: 2, numEnvs: 2, ppo: { hidden: [8], numSteps: 64 }, trading: { symbol: "BTC-PERP", timeframe: "1m", window: 5, episodeLength: 64, contractSize: 0.01, walkForward: { folds: 2 } } },
+      deps,
+    );
+    while (!s.done) s.step();
+    const summary = asReport(json({ ...s.evaluate(), modelId: "m-wf" }))!;
+    const html = renderToStaticMarkup(createElement(TrainingSummary, { summary, currency: "USDT" }));
+    clean(html);
+    const wf = section(html, "walk-forward");
+    expect(count(wf, 'data-sample="out-of-sample"')).toBe(2);
+    const f0 = summary.trading!.walkForward!.folds[0]!;
+    expect(section(html, "fold-0")).toContain(fmtPct(f0.metrics.totalReturn));
+    expect(section(html, "walk-forward-summary")).toContain("of 2 folds");
+  }, 60_000);
+});
+
 describe("the attention map", () => {
   it("an attention policy's heads as window x window squares, one cell per (query, key) with its weight", async () => {
     const s = await TrainingSession.create(

@@ -121,7 +121,61 @@ function TradingSummary({ t, currency, daily }: { t: TradingReport; currency: st
         </details>
       </div>
 
+      {t.walkForward ? <WalkForward t={t} currency={currency} daily={daily} /> : null}
       <Baselines t={t} currency={currency} daily={daily} />
+    </div>
+  );
+}
+
+/** Walk-forward folds: each fold's own policy on the validation block after its training data. */
+function WalkForward({ t, currency, daily }: { t: TradingReport; currency: string; daily: boolean }) {
+  const wf = t.walkForward!;
+  const sm = wf.summary;
+  const f2 = (x: number | null | undefined) => (typeof x === "number" && Number.isFinite(x) ? x.toFixed(2) : "—");
+  return (
+    <div className="border border-line" data-testid="walk-forward">
+      <p className={`${cap} border-b border-line px-3 py-2`}>
+        Walk-forward · {wf.folds.length} folds ({wf.anchored ? "anchored" : "rolling"}) in the development data · each fold&apos;s own policy, out-of-sample on the block after its training data; the test span is not used
+      </p>
+      <p className="num px-3 py-2 text-xs" data-testid="walk-forward-summary">
+        Sharpe across folds: mean <span className="text-info">{f2(sm?.meanSharpe)}</span> ± {f2(sm?.stdSharpe)} · positive return in {fmtCount(sm?.positive)} of {fmtCount(sm?.folds)} folds
+      </p>
+      <div className="overflow-x-auto">
+        <table className="w-full text-xs">
+          <thead className="text-left text-[11px] uppercase tracking-wide text-dim">
+            <tr>
+              <th className="px-3 py-1.5 font-normal whitespace-nowrap">Fold</th>
+              <th className="px-3 py-1.5 font-normal whitespace-nowrap">Trained on</th>
+              <th className="px-3 py-1.5 font-normal whitespace-nowrap">Measured on (out-of-sample)</th>
+              {BASELINE_METRIC_KEYS.map((k) => (
+                <th key={k} className="px-3 py-1.5 text-right font-normal whitespace-nowrap">
+                  {metricDef(k).label}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {wf.folds.map((f) => (
+              <tr key={f.index} className="border-t border-line/60" data-sample={f.label} data-testid={`fold-${f.index}`}>
+                <th scope="row" className="num px-3 py-1 text-left font-normal">
+                  {f.index + 1}
+                </th>
+                <td className="num px-3 py-1 whitespace-nowrap text-dim">
+                  {fmtIso(f.train?.from).slice(0, 10)} → {fmtIso(f.train?.to).slice(0, 10)}
+                </td>
+                <td className="num px-3 py-1 whitespace-nowrap text-info">
+                  {fmtIso(f.validation?.from).slice(0, 10)} → {fmtIso(f.validation?.to).slice(0, 10)}
+                </td>
+                {BASELINE_METRIC_KEYS.map((k) => (
+                  <td key={k} className="num px-3 py-1 text-right whitespace-nowrap">
+                    {formatMetric((f.metrics ?? null) as unknown as Record<string, unknown> | null, metricDef(k), currency, daily)}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

@@ -84,6 +84,13 @@ export const TradingOptionsSchema = z
     drawdownPenalty: z.number().min(0).default(0.1),
     cash: z.number().positive().default(100_000),
     flatAtSessionEnd: z.boolean().default(false),
+    /**
+     * Walk-forward folds over the development part (train + validation): the part is cut into
+     * folds + 1 blocks; fold i trains a fresh policy on blocks 0..i (anchored) or block i (rolling)
+     * and is measured on block i + 1. Then the final policy trains on the train span as usual and
+     * is tested once on the test span. Each training runs `steps` environment steps.
+     */
+    walkForward: z.object({ folds: int().min(2).max(10), anchored: z.boolean().default(true) }).strict().optional(),
     /** Extra features by name for tests and research: "next_return" plants a look-ahead the check must catch. */
     plantLookAhead: z.boolean().default(false),
   })
@@ -114,6 +121,11 @@ export const TrainConfigSchema = z
   });
 
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** Environment steps of a whole run: `steps` per walk-forward fold plus the final training. */
+export function trainingTotalSteps(c: { steps: number; trading?: { walkForward?: { folds: number } } | null }): number {
+  return c.steps * ((c.trading?.walkForward?.folds ?? 0) + 1);
+}
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 
 export class TrainConfigError extends Error {

@@ -140,6 +140,54 @@ describe("training sessions", () => {
     await expect(networkViewOf(bytes, spec, obs.slice(1))).rejects.toThrow(/takes/);
   }, 180_000);
 
+  it("walk-forward folds: a fresh policy per fold measured on its validation block, then the final run; resumes exactly across a fold boundary", async () => {
+    const cfg = {
+      env: "trading",
+      algo: "ppo",
+      steps: 1024,
+      seed: 2,
+      numEnvs: 2,
+      ppo: { numSteps: 128, hidden: [16] },
+      trading: { symbol: "BTC-PERP", timeframe: "1m", window: 6, episodeLength: 128, contractSize: 0.01, walkForward: { folds: 3 } },
+    };
+    const a = await TrainingSession.create(cfg, deps);
+    expect(a.totalSteps).toBe(4 * 1024);
+    expect(a.currentFold).toBe(0);
+    // stop in the middle of fold 1
+    while (a.foldResults.length < 1 || a.globalStep < 1024 + 512) a.step();
+    expect(a.currentFold).toBe(1);
+    const ck = a.checkpoint();
+    const b = await TrainingSession.create(cfg, deps, ck);
+    expect(b.globalStep).toBe(a.globalStep);
+    expect(b.foldResults).toEqual(a.foldResults);
+    while (!a.done) a.step();
+    while (!b.done) b.step();
+    expect(Buffer.compare(a.checkpoint(), b.checkpoint())).toBe(0);
+    expect(a.globalStep).toBe(4 * 1024);
+    expect(a.curves.at(-1)!.step).toBe(4 * 1024);
+    const r = a.evaluate();
+    const wf = r.trading!.walkForward!;
+    expect(wf.folds).toHaveLength(3);
+    expect(wf.anchored).toBe(true);
+    const split = r.trading!.split;
+    for (const [i, f] of wf.folds.entries()) {
+      expect(f.index).toBe(i);
+      expect(f.label).toBe("out-of-sample");
+      expect(f.bars.train.from).toBe(split.train.from); // anchored
+      expect(f.bars.train.to).toBeLessThanOrEqual(f.bars.validation.from - split.embargo);
+      expect(f.bars.validation.to).toBeLessThanOrEqual(split.test.from - split.embargo); // never the test span
+      expect(f.metrics.bars).toBe(f.bars.validation.to - f.bars.validation.from);
+      if (i > 0) expect(f.bars.validation.from).toBe(wf.folds[i - 1]!.bars.validation.to);
+    }
+    expect(wf.summary.folds).toBe(3);
+    expect(r.trading!.outOfSample.metrics.bars).toBe(split.test.to - split.test.from);
+    // a checkpoint made without folds cannot continue a run with them
+    const plain = await TrainingSession.create({ ...cfg, trading: { ...cfg.trading, walkForward: undefined } }, deps);
+    plain.step();
+    expect((await refused(TrainingSession.create(cfg, deps, plain.checkpoint()))).field).toBe("trading.walkForward");
+    expect((await refused(TrainingSession.create({ ...cfg, trading: { ...cfg.trading, walkForward: { folds: 1 } } }, deps))).field).toBe("trading.walkForward.folds");
+  }, 180_000);
+
   it("refuses attention where it cannot work, naming the field", async () => {
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { network: "attention" } }))).field).toBe("ppo.network");
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { attention: { dModel: 10, heads: 4 } } }))).field).toBe("ppo.attention.heads");

@@ -23,12 +23,13 @@ import { defaultFeatureSet, type FeatureSetSpec } from "../env/features";
 import { checkFeatureSet, type LookAheadReport } from "../env/lookahead";
 import { runPolicyBacktest } from "../env/replay";
 import { runBaselines, type BaselineResult } from "../env/baselines";
-import { splitByTime, type TimeSplit } from "../env/split";
+import { type Fold, type Span, splitByTime, type TimeSplit, walkForwardFolds } from "../env/split";
+import { expectArray, packCheckpoint, unpackCheckpoint } from "../nn/checkpoint";
 import { VecTradingEnv } from "../env/trading-env";
 import { Graph } from "../onnx/graph";
 import { emitAttentionEncoder, headSizes } from "../onnx/attention";
 import { appendMlp } from "../onnx/mlp";
-import { parseTrainConfig, TrainConfigError, type TrainConfig } from "./config";
+import { parseTrainConfig, TrainConfigError, type TrainConfig, trainingTotalSteps } from "./config";
 import { TradingVecEnv } from "./trading-vecenv";
 
 export interface CurvePoint {
@@ -64,6 +65,8 @@ export interface TrainingReport {
     inSample: { label: "in-sample"; metrics: Metrics; finalValue: number; fills: number };
     outOfSample: { label: "out-of-sample"; metrics: Metrics; finalValue: number; fills: number };
     baselines: BaselineResult[];
+    /** Walk-forward folds inside the development part (train + validation; never the test span). */
+    walkForward?: { anchored: boolean; folds: FoldResult[]; summary: ReturnType<typeof foldSummary> };
   };
 }
 
@@ -88,36 +91,85 @@ export interface TrainDeps {
 
 type Algo = Ppo | Dqn;
 
+interface TradingExtra {
+  dataset?: TradingDataset;
+  split?: TimeSplit;
+  lookAhead?: LookAheadReport;
+  folds?: Fold[];
+  makeEnv?: (span: Span) => VecEnv;
+}
+
+/** One walk-forward fold's result: its policy, trained on `train` only, measured on `validation`. */
+export interface FoldResult {
+  index: number;
+  train: { from: string; to: string };
+  validation: { from: string; to: string };
+  bars: { train: Span; validation: Span };
+  steps: number;
+  /** Out-of-sample for the fold's policy (the block is after its training data; it lies in the development part, never in the test span). */
+  label: "out-of-sample";
+  metrics: Metrics;
+  finalValue: number;
+  fills: number;
+}
+
+interface FoldsCheckpointMeta {
+  kind: "walk-forward";
+  phase: number;
+  offset: number;
+  results: FoldResult[];
+}
+
+/** Mean and spread of the folds' validation figures (the stability of the configuration). */
+export function foldSummary(folds: readonly FoldResult[]): { folds: number; meanSharpe: number | null; stdSharpe: number | null; meanReturn: number | null; positive: number } {
+  const sh = folds.map((f) => f.metrics.sharpe).filter((x) => Number.isFinite(x));
+  const ret = folds.map((f) => f.metrics.totalReturn).filter((x) => Number.isFinite(x));
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+  const m = mean(sh);
+  const sd = m !== null && sh.length > 1 ? Math.sqrt(sh.reduce((a, x) => a + (x - m) ** 2, 0) / (sh.length - 1)) : null;
+  return { folds: folds.length, meanSharpe: m, stdSharpe: sd, meanReturn: mean(ret), positive: ret.filter((x) => x > 0).length };
+}
+
 function cleanNum(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
 export class TrainingSession {
   readonly config: TrainConfig;
-  readonly env: VecEnv;
+  env: VecEnv;
   algo: Algo;
   readonly curves: CurvePoint[] = [];
+  /** Walk-forward results of the finished folds (each fold's policy on its validation block). */
+  readonly foldResults: FoldResult[] = [];
   private dataset: TradingDataset | null = null;
   private split: TimeSplit | null = null;
   private lookAhead: LookAheadReport | null = null;
+  private readonly folds: Fold[];
+  private readonly makeEnv: ((span: Span) => VecEnv) | null;
+  /** 0..folds-1: training fold `phase`; folds: the final training on the whole train span. */
+  private phase = 0;
+  /** Environment steps of the finished phases. */
+  private offset = 0;
   private started = performance.now();
   private lastLogStep = 0;
   private episodes = 0;
 
-  private constructor(config: TrainConfig, env: VecEnv, algo: Algo, extra: { dataset?: TradingDataset; split?: TimeSplit; lookAhead?: LookAheadReport } = {}) {
+  private constructor(config: TrainConfig, env: VecEnv, algo: Algo, extra: TradingExtra = {}) {
     this.config = config;
     this.env = env;
     this.algo = algo;
     this.dataset = extra.dataset ?? null;
     this.split = extra.split ?? null;
     this.lookAhead = extra.lookAhead ?? null;
+    this.folds = extra.folds ?? [];
+    this.makeEnv = extra.makeEnv ?? null;
   }
 
   /** Validate, build the environment (refusing look-ahead features), and create or restore the trainer. */
   static async create(input: unknown, deps: TrainDeps = {}, checkpoint?: Uint8Array): Promise<TrainingSession> {
     const config = parseTrainConfig(input);
-    let env: VecEnv;
-    let extra: { dataset?: TradingDataset; split?: TimeSplit; lookAhead?: LookAheadReport } = {};
+    let env: VecEnv | undefined;
+    let extra: TradingExtra = {};
     if (config.env === "cartpole") {
       env = new CartPoleVec(config.numEnvs ?? (config.algo === "ppo" ? 4 : 1));
     } else {
@@ -151,47 +203,124 @@ export class TrainingSession {
       } catch (e) {
         throw new TrainConfigError("trading.split", (e as Error).message);
       }
-      const inner = new VecTradingEnv({
-        dataset,
-        // PPO: 8 parallel episode windows (~20k env steps/s here; 4 gave ~17.7k, see BENCHMARKS.md)
-        numEnvs: config.numEnvs ?? (config.algo === "ppo" ? 8 : 4),
-        window: t.window,
-        span: split.train,
-        episodeLength: Math.min(t.episodeLength, Math.max(1, split.train.to - split.train.from - 2)),
-        actions: { mode: t.actions, contractSize: t.contractSize },
-        reward: t.reward === "pnl_drawdown" ? { kind: "pnl_drawdown", lambda: t.drawdownPenalty } : { kind: t.reward },
-        cash: t.cash,
-        flatAtSessionEnd: t.flatAtSessionEnd,
-      });
-      env = new TradingVecEnv(inner, `trading:${t.symbol}:${t.timeframe}:w${t.window}:${t.actions}`);
-      extra = { dataset, split, lookAhead };
+      let folds: Fold[] = [];
+      if (t.walkForward) {
+        try {
+          folds = walkForwardFolds(split, { folds: t.walkForward.folds, anchored: t.walkForward.anchored });
+        } catch (e) {
+          throw new TrainConfigError("trading.walkForward.folds", (e as Error).message);
+        }
+      }
+      const makeEnv = (span: Span) =>
+        new TradingVecEnv(
+          new VecTradingEnv({
+            dataset,
+            // PPO: 8 parallel episode windows (~20k env steps/s here; 4 gave ~17.7k, see BENCHMARKS.md)
+            numEnvs: config.numEnvs ?? (config.algo === "ppo" ? 8 : 4),
+            window: t.window,
+            span,
+            episodeLength: Math.min(t.episodeLength, Math.max(1, span.to - span.from - 2)),
+            actions: { mode: t.actions, contractSize: t.contractSize },
+            reward: t.reward === "pnl_drawdown" ? { kind: "pnl_drawdown", lambda: t.drawdownPenalty } : { kind: t.reward },
+            cash: t.cash,
+            flatAtSessionEnd: t.flatAtSessionEnd,
+          }),
+          `trading:${t.symbol}:${t.timeframe}:w${t.window}:${t.actions}`,
+        );
+      extra = { dataset, split, lookAhead, folds, makeEnv };
     }
-    let algo: Algo;
+    // walk-forward runs checkpoint their phase (fold i, or the final run) around the algorithm's checkpoint
+    let phase: FoldsCheckpointMeta | null = null;
+    let algoCheckpoint = checkpoint;
+    if (checkpoint && extra.folds?.length) {
+      const ck = unpackCheckpoint<FoldsCheckpointMeta>(checkpoint);
+      if (ck.meta?.kind !== "walk-forward") throw new TrainConfigError("trading.walkForward", "the checkpoint was made without walk-forward folds; reset the run to train it with them");
+      phase = ck.meta;
+      algoCheckpoint = expectArray(ck, "algo", Uint8Array);
+    }
+    const nFolds = extra.folds?.length ?? 0;
+    const phaseIndex = phase?.phase ?? 0;
+    if (extra.makeEnv) env = extra.makeEnv(phaseIndex < nFolds ? extra.folds![phaseIndex]!.train : extra.split!.train);
+    const algo = TrainingSession.makeAlgo(config, env!, algoCheckpoint);
+    const session = new TrainingSession(config, env!, algo, extra);
+    if (phase) {
+      session.phase = phase.phase;
+      session.offset = phase.offset;
+      session.foldResults.push(...phase.results);
+    }
+    return session;
+  }
+
+  private static makeAlgo(config: TrainConfig, env: VecEnv, checkpoint?: Uint8Array): Algo {
     try {
-      if (checkpoint) algo = config.algo === "ppo" ? Ppo.restore(env, checkpoint) : Dqn.restore(env, checkpoint);
-      else if (config.algo === "ppo") algo = new Ppo(env, { ...config.ppo, seed: config.seed, totalTimesteps: config.steps });
-      else algo = new Dqn(env, { ...config.dqn, seed: config.seed, totalTimesteps: config.steps });
+      if (checkpoint) return config.algo === "ppo" ? Ppo.restore(env, checkpoint) : Dqn.restore(env, checkpoint);
+      if (config.algo === "ppo") return new Ppo(env, { ...config.ppo, seed: config.seed, totalTimesteps: config.steps });
+      return new Dqn(env, { ...config.dqn, seed: config.seed, totalTimesteps: config.steps });
     } catch (e) {
       throw new TrainConfigError(config.algo, (e as Error).message);
     }
-    return new TrainingSession(config, env, algo, extra);
   }
 
+  /** Environment steps of the whole run: one training per walk-forward fold plus the final one. */
+  get totalSteps(): number {
+    return trainingTotalSteps(this.config);
+  }
+
+  /** Steps done over every phase (finished folds and the current training). */
   get globalStep(): number {
-    return this.algo.globalStep;
+    return this.offset + this.algo.globalStep;
   }
 
-  get done(): boolean {
+  /** The current training's own steps are done (a fold's or the final one's). */
+  private get phaseDone(): boolean {
     return this.algo.done || this.algo.globalStep >= this.config.steps;
   }
 
-  /** One unit of work: a PPO iteration, or DQN steps up to the next 1,000 environment steps. Returns the curve point. */
+  get done(): boolean {
+    return this.phase >= this.folds.length && this.phaseDone;
+  }
+
+  /** Walk-forward: the fold being trained (0-based), or null for the final training on the whole train span. */
+  get currentFold(): number | null {
+    return this.phase < this.folds.length ? this.phase : null;
+  }
+
+  /**
+   * A fold's training is done: its greedy policy is measured on the fold's
+   * validation block (bars it never trained on), then the next phase starts
+   * from fresh weights on its own train span.
+   */
+  private finishFold(): void {
+    const f = this.folds[this.phase]!;
+    const r = this.policyMetricsOnSpan(f.validation);
+    const ds = this.dataset!;
+    const iso = (i: number) => new Date(ds.bars.ts[Math.min(i, ds.length - 1)]!).toISOString();
+    this.foldResults.push({ index: f.index, train: { from: iso(f.train.from), to: iso(f.train.to - 1) }, validation: { from: iso(f.validation.from), to: iso(f.validation.to - 1) }, bars: { train: f.train, validation: f.validation }, steps: this.algo.globalStep, label: "out-of-sample", ...r });
+    this.offset += this.algo.globalStep;
+    this.algo.dispose();
+    this.phase++;
+    this.lastLogStep = 0;
+    this.env = this.makeEnv!(this.phase < this.folds.length ? this.folds[this.phase]!.train : this.split!.train);
+    this.algo = TrainingSession.makeAlgo(this.config, this.env);
+  }
+
+  /**
+   * One unit of work: a PPO iteration, or DQN steps up to the next 1,000 environment steps. Returns
+   * the curve point (its step counts every phase). With walk-forward folds, the step that ends a
+   * fold's training also measures it on its validation block and starts the next phase.
+   */
   step(): CurvePoint {
+    const p = this.stepAlgo();
+    if (this.phase < this.folds.length && this.phaseDone) this.finishFold();
+    return p;
+  }
+
+  private stepAlgo(): CurvePoint {
     if (this.algo instanceof Ppo) {
       const l: PpoLog = this.algo.runIteration();
       this.episodes = l.episodes;
       const p: CurvePoint = {
-        step: l.globalStep,
+        step: this.offset + l.globalStep,
         episodeReturn: cleanNum(l.episodicReturn),
         meanReturn100: cleanNum(l.meanReturn100),
         policyLoss: cleanNum(l.policyLoss),
@@ -213,7 +342,7 @@ export class TrainingSession {
     const l: DqnLog = d.log();
     this.episodes = l.episodes;
     const p: CurvePoint = {
-      step: l.globalStep,
+      step: this.offset + l.globalStep,
       episodeReturn: null,
       meanReturn100: cleanNum(l.meanReturn100),
       policyLoss: null,
@@ -239,8 +368,12 @@ export class TrainingSession {
     }
   }
 
+  /** The algorithm's checkpoint; with walk-forward folds wrapped with the phase and the finished folds' results. */
   checkpoint(): Buffer {
-    return this.algo.checkpoint();
+    const inner = this.algo.checkpoint();
+    if (this.folds.length === 0) return inner;
+    const meta: FoldsCheckpointMeta = { kind: "walk-forward", phase: this.phase, offset: this.offset, results: this.foldResults };
+    return packCheckpoint(meta, { algo: new Uint8Array(inner.buffer, inner.byteOffset, inner.byteLength) });
   }
 
   meanReturn100(): number | null {
@@ -299,13 +432,18 @@ export class TrainingSession {
    */
   policyMetricsOn(span: "train" | "validation" | "test"): { metrics: Metrics; finalValue: number; fills: number } {
     if (this.config.env !== "trading") throw new Error("span metrics are for trading runs");
+    return this.policyMetricsOnSpan(this.split![span]);
+  }
+
+  /** The greedy policy backtested on bars [from, to) of the dataset. */
+  private policyMetricsOnSpan(span: Span): { metrics: Metrics; finalValue: number; fills: number } {
     const t = this.config.trading!;
     const obs64 = new Float64Array(this.env.obsSize);
     const policy = (obs: Float32Array) => {
       for (let k = 0; k < obs.length; k++) obs64[k] = obs[k]!;
       return this.act(obs64);
     };
-    const r = runPolicyBacktest(this.dataset!, this.split![span], { window: t.window, actions: { mode: t.actions, contractSize: t.contractSize }, cash: t.cash, flatAtSessionEnd: t.flatAtSessionEnd, policy });
+    const r = runPolicyBacktest(this.dataset!, span, { window: t.window, actions: { mode: t.actions, contractSize: t.contractSize }, cash: t.cash, flatAtSessionEnd: t.flatAtSessionEnd, policy });
     return { metrics: r.metrics, finalValue: r.result.finalValue, fills: r.result.fillCount };
   }
 
@@ -351,6 +489,7 @@ export class TrainingSession {
       outOfSample: { label: "out-of-sample", ...oos },
       baselines: [...runBaselines(ds, split.train, { cash: t.cash, contractSize: t.contractSize, label: "in-sample" }), ...runBaselines(ds, split.test, { cash: t.cash, contractSize: t.contractSize, label: "out-of-sample" })],
     };
+    if (this.folds.length) base.trading.walkForward = { anchored: t.walkForward?.anchored ?? true, folds: this.foldResults, summary: foldSummary(this.foldResults) };
     return base;
   }
 }
