@@ -38,6 +38,15 @@ describe("RL hyperparameter spaces", () => {
     expect(fieldOf(() => buildRlSpace({ sac: {} }, ppoBase))).toBe("space.sac");
     expect(fieldOf(() => buildRlSpace({ dqn: { nStep: [0, 3] } }, dqnBase))).toBe("space.dqn.nStep.0");
     expect(fieldOf(() => buildRlSpace({ dqn: { double: ["yes"] } }, dqnBase))).toBe("space.dqn.double.0");
+    expect(fieldOf(() => buildRlSpace({ ppo: { network: ["mlp", "attention"] } }, ppoBase))).toBe("space.ppo.network.1");
+  });
+
+  it("PPO's network may vary between MLP and attention on a trading base", () => {
+    const base = parseTrainConfig({ env: "trading", algo: "ppo", steps: 4096, trading: { symbol: "BTC-PERP", timeframe: "1m" } });
+    const s = buildRlSpace({ ppo: { network: ["attention", "mlp"], entCoef: [0, 0.01] } }, base);
+    expect(s.dims.map((d) => d.name)).toEqual(["entCoef", "network"]);
+    expect(s.dims[1]!.values).toEqual(["mlp", "attention"]);
+    expect(parseTrainConfig(s.trialConfig([1, 1], 7)).ppo.network).toBe("attention");
   });
 
   it("encodes genomes as indices into ordered, de-duplicated values; ranges linear and log", () => {

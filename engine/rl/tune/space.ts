@@ -10,7 +10,8 @@
  *   { min, max, count, scale: "log" }  `count` log-spaced values (log-uniform
  *                                 on a grid: learning rates, coefficients)
  * The network is described by `hiddenWidth` and `hiddenDepth` (hidden =
- * depth x width); a missing one keeps the base configuration's value.
+ * depth x width); a missing one keeps the base configuration's value. PPO's
+ * `network` may also vary between "mlp" and "attention" (trading runs).
  *
  * Every value is checked against the hyperparameter's bounds (the same as the
  * training configuration's) and errors name the field, e.g.
@@ -82,6 +83,8 @@ export const PPO_HYPERPARAMS: readonly HyperDef[] = [
   num("vfCoef", 0, 10),
   num("maxGradNorm", 0, 1e9, true),
   ...NETWORK,
+  // MLP or a transformer-attention encoder over the window (trading runs; its width and heads are the base's)
+  en("network", ["mlp", "attention"]),
 ];
 
 /** DQN hyperparameters a space may vary, in genome order (bounds = TrainConfig's DqnOptionsSchema). */
@@ -279,6 +282,7 @@ export function buildRlSpace(spec: unknown, base: TrainConfig): RlSpace {
     vals.forEach((v, i) => {
       checkValue(d, v, at(i));
       configFieldCheck(algo, d, v, at(i));
+      if (d.name === "network" && v === "attention" && base.env !== "trading") throw new RlSpaceError(at(i), `"attention" attends over a trading observation window; the base configuration's env is ${base.env}`);
     });
     const seen = new Set<string>();
     const uniq: HyperValue[] = [];

@@ -62,6 +62,7 @@ export const TUNE_HYPERPARAMS: Record<AlgoId, readonly HyperDefView[]> = {
     num("vfCoef", 0, 10),
     num("maxGradNorm", 0, 1e9, true),
     ...NETWORK,
+    en("network", ["mlp", "attention"]),
   ],
   dqn: [
     num("learningRate", 0, 1, true),
