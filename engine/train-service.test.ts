@@ -67,6 +67,15 @@ describe("TrainService", () => {
     expect(await getTrainingRun(sql, runId)).toMatchObject({ steps: 0, hasCheckpoint: false });
   }, 60_000);
 
+  it("train.compute says where device auto runs the ONNX sessions, and why not on a GPU", async () => {
+    const { svc } = service();
+    const { cudaUnavailableReason } = await import("./rl/onnx/runtime");
+    const why = await cudaUnavailableReason();
+    const res = await svc.handle({ type: "train.compute" });
+    expect(res?.status).toBe(200);
+    expect(res!.body).toEqual(why === null ? { provider: "cuda", note: null } : { provider: "cpu", note: `no usable GPU: ${why}` });
+  });
+
   it("refuses a configuration with a planted look-ahead feature, naming it", async () => {
     const { svc } = service();
     const res = await svc.handle({ type: "train.start", config: { env: "trading", algo: "ppo", steps: 1000, trading: { symbol: "BTC-PERP", timeframe: "1m", plantLookAhead: true } } });

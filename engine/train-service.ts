@@ -4,6 +4,7 @@
  *   {type:"train.stop", runId}               stops after the current iteration, keeps a checkpoint
  *   {type:"train.resume", runId}             continues exactly from the last checkpoint
  *   {type:"train.reset", runId}              forgets the checkpoint and curves; the next resume starts over
+ *   {type:"train.compute"}                   -> {provider, note}: where ONNX sessions run with device "auto"
  * One run trains at a time (others queue). The loop runs one iteration per
  * event-loop turn so the engine keeps streaming. Curves go out as
  * "train.progress" events (at most 4 a second) and are stored with a
@@ -17,6 +18,7 @@ import type { Logger } from "pino";
 import { z } from "zod";
 import type { EventBus } from "./events";
 import { TrainConfigError } from "./rl/train/config";
+import { chooseProvider } from "./rl/onnx/runtime";
 import { type CurvePoint, type TrainDeps, TrainingSession } from "./rl/train/session";
 import { getTrainingCheckpoint, getTrainingRun, markInterruptedRuns, saveModel, createTrainingRun, updateTrainingRun } from "./store/training";
 import type { Sql } from "./store/sql";
@@ -28,6 +30,7 @@ const commandSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("train.stop"), runId: z.string().min(1) }),
   z.object({ type: z.literal("train.resume"), runId: z.string().min(1) }),
   z.object({ type: z.literal("train.reset"), runId: z.string().min(1) }),
+  z.object({ type: z.literal("train.compute") }),
 ]);
 
 let codeVersionMemo: string | null = null;
@@ -119,6 +122,11 @@ export class TrainService {
         await updateTrainingRun(this.sql, run.id, { status: "running", error: null });
         this.enqueue(run.id, session, run.createdById);
         return { status: 200, body: { ok: true, runId: run.id, fromStep: session.globalStep } };
+      }
+      case "train.compute": {
+        // what a run with device "auto" would use on this engine's machine, and why (shown on the Training page)
+        const c = await chooseProvider("auto");
+        return { status: 200, body: { provider: c.provider, note: c.note } };
       }
       case "train.reset": {
         const run = await getTrainingRun(this.sql, cmd.runId);

@@ -2,7 +2,7 @@
  * npm run --silent train -- --env cartpole --algo ppo|dqn --steps 500000 --seed 1 [--json]
  *   [--num-envs N] [--stop-at RETURN] [--checkpoint FILE] [--resume FILE]
  *
- * Trains an agent with the plain-TypeScript PPO / DQN (engine/rl/algos) and reports the mean
+ * Trains an agent with PPO / DQN (engine/rl/algos; updates through the ONNX training step) and reports the mean
  * return over the last 100 episodes. With --json the last stdout line is one JSON object:
  *   { env, algo, seed, steps, meanReturn100, episodes, stepsPerSecond, elapsedMs, solvedAtStep }
  * (solvedAtStep: the first environment step at which the 100-episode mean reached 475, or null;
@@ -63,7 +63,7 @@ function main(): void {
   const v = parsed.values;
   const errors: string[] = [];
   if (v.env === undefined) errors.push("--env is required (cartpole)");
-  else if (v.env !== "cartpole") errors.push(`--env must be cartpole, got '${v.env}' (the trading environment is not wired to the CLI yet)`);
+  else if (v.env !== "cartpole") errors.push(`--env must be cartpole, got '${v.env}' (trading runs: --config FILE.json)`);
   if (v.algo === undefined) errors.push("--algo is required (ppo or dqn)");
   else if (v.algo !== "ppo" && v.algo !== "dqn") errors.push(`--algo must be ppo or dqn, got '${v.algo}'`);
   if (errors.length) fail(errors.join("\ntrain: "));

@@ -118,6 +118,7 @@ export const FIELDS: readonly FieldDef[] = [
   { path: "steps", label: "Environment steps", kind: "int", group: "run", hint: "total, over all environments (1 to 100,000,000)" },
   { path: "seed", label: "Seed", kind: "int", group: "run", hint: "the same seed and settings give the same run" },
   { path: "numEnvs", label: "Parallel environments", kind: "int", group: "run", optional: true, blank: "omit" },
+  { path: "device", label: "Compute device", kind: "select", group: "run", options: opt(["auto", "auto (GPU if usable)"], ["cpu", "CPU"], ["cuda", "GPU (CUDA)"]), hint: "a GPU that is not there: the run says so and uses the CPU" },
 
   { path: "ppo.learningRate", label: "Learning rate", kind: "number", group: "ppo", hint: "Adam step size, (0, 1]" },
   { path: "ppo.numSteps", label: "Rollout steps per env", kind: "int", group: "ppo", hint: "batch = envs × rollout steps" },
@@ -193,7 +194,7 @@ function defaultString(v: unknown): string | boolean {
 
 /** The form with the engine's defaults filled in (CartPole, PPO). */
 export function initialFormValues(): FormValues {
-  const v: FormValues = { name: "", env: "cartpole", algo: "ppo", steps: String(DEFAULT_STEPS), seed: "1", numEnvs: "" };
+  const v: FormValues = { name: "", env: "cartpole", algo: "ppo", steps: String(DEFAULT_STEPS), seed: "1", numEnvs: "", device: "auto" };
   for (const [k, x] of Object.entries(PPO_FORM_DEFAULTS)) v[`ppo.${k}`] = defaultString(x);
   v["ppo.network"] = PPO_NETWORK_FORM_DEFAULTS.network;
   v["ppo.attention.dModel"] = String(PPO_NETWORK_FORM_DEFAULTS.attention.dModel);

@@ -32,6 +32,13 @@ export function TrainingSummary({ summary, currency = "", daily = false }: { sum
         <Figure label="Mean return (last 100 training ep)" value={fmtValue(summary.meanReturn100)} hint="episodes during training, with exploration" />
         <Figure label="Seed" value={String(summary.seed)} />
       </div>
+      {summary.compute ? (
+        <p className="num text-[11px] text-dim" data-testid="summary-compute">
+          Computed on {summary.compute.provider === "cuda" ? "GPU (CUDA)" : "CPU"} (device {summary.compute.requested}), update backend {summary.compute.backend}
+          {summary.compute.note ? <span className={summary.compute.requested === "cuda" ? "text-warn" : ""}> · {summary.compute.note}</span> : null}
+          {summary.compute.backendNote ? <span className="text-warn"> · {summary.compute.backendNote}</span> : null}
+        </p>
+      ) : null}
       {summary.evaluation ? (
         <div className="border border-accent/30 bg-accent/5 px-3 py-2" data-testid="summary-evaluation">
           <p className={cap}>Evaluation · greedy policy · {summary.evaluation.episodes} fresh episodes (a different seed from training)</p>

@@ -12,6 +12,17 @@ import { RunsTable } from "./runs-table";
 import { TrainingForm } from "./training-form";
 import { useTrainProgress } from "./use-train-progress";
 
+/** Where training computes (the engine's ONNX execution provider for device "auto") and why, e.g. no usable GPU. */
+function ComputeLine() {
+  const c = trpc.training.compute.useQuery(undefined, { staleTime: 300_000, retry: false });
+  if (!c.data) return null;
+  return (
+    <p className="num text-[11px] text-dim" data-testid="training-compute" data-provider={c.data.provider}>
+      Compute: <span className="text-fg">{c.data.provider === "cuda" ? "GPU (CUDA)" : "CPU"}</span> (ONNX Runtime){c.data.note ? ` · ${c.data.note}` : ""}
+    </p>
+  );
+}
+
 /** /training: start a run, the runs (live), the model registry and a model's network. */
 export function TrainingView({ initialModel }: { initialModel: string | null }) {
   const router = useRouter();
@@ -54,6 +65,7 @@ export function TrainingView({ initialModel }: { initialModel: string | null }) 
         <p className="mt-0.5 text-xs text-dim">Reinforcement learning in the engine: PPO or DQN on CartPole (a sanity check) or on a stored series inside the execution simulator, with live curves, an honest out-of-sample report and a registry of the trained policies (ONNX).</p>
       </div>
       <EngineBanner stream={live.stream} />
+      <ComputeLine />
       <TrainingForm canRun={canRun} onStarted={(id) => router.push(`/training/${encodeURIComponent(id)}`)} />
       <Section title="Runs" testId="training-runs" right={<span className="num text-[11px] text-dim">{runs.data ? `${runs.data.length} newest` : ""}</span>}>
         {runs.isLoading ? <p className="px-4 py-6 text-sm text-dim">Loading…</p> : null}

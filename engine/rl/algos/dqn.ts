@@ -233,6 +233,8 @@ export class Dqn {
     readonly env: VecEnv,
     config: Partial<DqnConfig> & { seed: number; totalTimesteps: number },
     restoring = false,
+    /** Where the ONNX sessions run (TrainingSession resolves it from the run's device; default the CPU). */
+    readonly runtime: { provider?: "cpu" | "cuda" } = {},
   ) {
     const c: DqnConfig = { ...DQN_DEFAULTS, backend: DQN_DEFAULT_BACKEND, ...config, hidden: [...(config.hidden ?? DQN_DEFAULTS.hidden)] };
     const errs = validateDqnConfig(c);
@@ -302,6 +304,7 @@ export class Dqn {
     const c = this.config;
     const lg = dqnLossGraph(mlpNet({ sizes: [this.O, ...c.hidden, c.dueling ? this.A + 1 : this.A], activation: c.activation as "tanh" | "relu" }), { numActions: this.A, dueling: c.dueling, loss: c.loss, huberDelta: 1 });
     const ts = TrainStep.createSync(lg, {
+      provider: this.runtime.provider,
       precision: "float64",
       threads: 1,
       optimizer: { lr: c.learningRate, beta1: this.adam.beta1, beta2: this.adam.beta2, eps: c.adamEps, maxGradNorm: c.maxGradNorm ?? Infinity },
@@ -569,12 +572,12 @@ export class Dqn {
    * Rebuilds a trainer from checkpoint() output. The backend is the checkpoint's ("ts" for
    * checkpoints made before backends existed) unless opts.backend overrides it.
    */
-  static restore(env: VecEnv, buf: Uint8Array, opts: { backend?: TrainBackend } = {}): Dqn {
+  static restore(env: VecEnv, buf: Uint8Array, opts: { backend?: TrainBackend; provider?: "cpu" | "cuda" } = {}): Dqn {
     const ck = unpackCheckpoint<DqnMeta>(buf);
     const m = ck.meta;
     if (m.kind !== "dqn") throw new Error(`not a DQN checkpoint (kind ${String(m.kind)})`);
     checkEnvMatches(env, m);
-    const d = new Dqn(env, { ...m.config, backend: opts.backend ?? m.config.backend ?? "ts" }, true);
+    const d = new Dqn(env, { ...m.config, backend: opts.backend ?? m.config.backend ?? "ts" }, true, { provider: opts.provider });
     d.params.set(expectArray(ck, "params", Float64Array, d.params.length));
     d.target.set(expectArray(ck, "target", Float64Array, d.target.length));
     d.setOptimizerState({ step: m.adamStep, m: expectArray(ck, "adam.m", Float64Array, d.params.length), v: expectArray(ck, "adam.v", Float64Array, d.params.length) });

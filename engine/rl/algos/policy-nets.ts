@@ -82,6 +82,7 @@ export class NetsForward {
   constructor(
     nets: readonly { name: string; net: NetSpec }[],
     readonly obsSize: number,
+    provider: "cpu" | "cuda" = "cpu",
   ) {
     const g = new Graph("policy_forward");
     this.numParams = nets.reduce((a, n) => a + netParamCount(n.net), 0);
@@ -92,7 +93,7 @@ export class NetsForward {
       g.output(g.op("Identity", [out], ["batch", netOutputSize(n.net)], {}, n.name));
     }
     flat.check();
-    this.session = GraphSession.createSync(g, { precision: "float64", threads: 1 });
+    this.session = GraphSession.createSync(g, { precision: "float64", threads: 1, provider });
   }
 
   /** Outputs for `obs` (batch x obsSize, row-major) with parameters `params`. */

@@ -261,6 +261,8 @@ export class Ppo {
     readonly env: VecEnv,
     config: Partial<Omit<PpoConfig, "attention">> & { seed: number; totalTimesteps: number; attention?: Partial<AttentionOptions> },
     restoring = false,
+    /** Where the ONNX sessions run (TrainingSession resolves it from the run's device; default the CPU). */
+    readonly runtime: { provider?: "cpu" | "cuda" } = {},
   ) {
     const c: PpoConfig = { ...PPO_DEFAULTS, backend: PPO_DEFAULT_BACKEND, ...config, hidden: [...(config.hidden ?? PPO_DEFAULTS.hidden)], attention: { ...ATTENTION_DEFAULTS, ...config.attention } };
     const errs = validatePpoConfig(c, env.numEnvs);
@@ -342,7 +344,7 @@ export class Ppo {
         this.backendNote = `ONNX training step unavailable, using the TypeScript path: ${(e as Error).message}`;
       }
     }
-    if (c.network === "attention") this.fwd = new NetsForward([{ name: "actor", net: this.actorNet }, { name: "critic", net: this.criticNet }], O);
+    if (c.network === "attention") this.fwd = new NetsForward([{ name: "actor", net: this.actorNet }, { name: "critic", net: this.criticNet }], O, this.runtime.provider);
     if (!restoring) {
       env.reset(c.seed);
       this.nextObs.set(env.obs);
@@ -362,6 +364,7 @@ export class Ppo {
       { numActions: this.A, clipVloss: c.clipVloss, normAdv: false },
     );
     const ts = TrainStep.createSync(lg, {
+      provider: this.runtime.provider,
       precision: "float64",
       threads: 1,
       optimizer: { lr: c.learningRate, beta1: this.adam.beta1, beta2: this.adam.beta2, eps: c.adamEps, maxGradNorm: c.maxGradNorm },
@@ -679,12 +682,12 @@ export class Ppo {
    * opts.backend overrides it (the optimiser state carries over; the continuation then matches
    * within the backends' ~1e-9 rather than bit for bit).
    */
-  static restore(env: VecEnv, buf: Uint8Array, opts: { backend?: TrainBackend } = {}): Ppo {
+  static restore(env: VecEnv, buf: Uint8Array, opts: { backend?: TrainBackend; provider?: "cpu" | "cuda" } = {}): Ppo {
     const ck = unpackCheckpoint<PpoMeta>(buf);
     const m = ck.meta;
     if (m.kind !== "ppo") throw new Error(`not a PPO checkpoint (kind ${String(m.kind)})`);
     checkEnvMatches(env, m);
-    const p = new Ppo(env, { ...m.config, backend: opts.backend ?? m.config.backend ?? "ts" }, true);
+    const p = new Ppo(env, { ...m.config, backend: opts.backend ?? m.config.backend ?? "ts" }, true, { provider: opts.provider });
     p.params.set(expectArray(ck, "params", Float64Array, p.params.length));
     p.setOptimizerState({ step: m.adamStep, m: expectArray(ck, "adam.m", Float64Array, p.params.length), v: expectArray(ck, "adam.v", Float64Array, p.params.length) });
     p.nextObs.set(expectArray(ck, "nextObs", Float64Array, p.nextObs.length));

@@ -104,6 +104,8 @@ export const TrainConfigSchema = z
     steps: int().min(1).max(100_000_000),
     seed: int().min(0).max(2 ** 31 - 1).default(1),
     numEnvs: int().min(1).max(1024).optional(),
+    /** Where the ONNX sessions run: "auto" (CUDA when usable, else the CPU), "cpu", or "cuda" (a missing GPU is reported and the CPU used). */
+    device: z.enum(["auto", "cpu", "cuda"]).default("auto"),
     ppo: PpoOptionsSchema.default({}),
     dqn: DqnOptionsSchema.default({}),
     trading: TradingOptionsSchema.optional(),

@@ -188,6 +188,26 @@ describe("training sessions", () => {
     expect((await refused(TrainingSession.create({ ...cfg, trading: { ...cfg.trading, walkForward: { folds: 1 } } }, deps))).field).toBe("trading.walkForward.folds");
   }, 180_000);
 
+  it("device: a requested GPU that is not there is reported and the run uses the CPU; auto says which provider it chose", async () => {
+    const { cudaUnavailableReason } = await import("../onnx/runtime");
+    const why = await cudaUnavailableReason();
+    const s = await TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1024, device: "cuda" });
+    if (why === null) {
+      expect(s.compute.provider).toBe("cuda"); // a machine with a usable GPU
+    } else {
+      expect(s.compute).toEqual({ provider: "cpu", requested: "cuda", note: `GPU requested but not available, using the CPU: ${why}` });
+    }
+    while (!s.done) s.step();
+    const r = s.evaluate();
+    expect(r.compute.requested).toBe("cuda");
+    expect(r.compute.provider).toBe(s.compute.provider);
+    expect(r.compute.backend).toBe("onnx");
+    const auto = await TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1024 });
+    expect(auto.compute.requested).toBe("auto");
+    expect(auto.compute.provider).toBe(why === null ? "cuda" : "cpu");
+    expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1024, device: "tpu" }))).field).toBe("device");
+  });
+
   it("refuses attention where it cannot work, naming the field", async () => {
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { network: "attention" } }))).field).toBe("ppo.network");
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { attention: { dModel: 10, heads: 4 } } }))).field).toBe("ppo.attention.heads");

@@ -28,6 +28,7 @@ import { expectArray, packCheckpoint, unpackCheckpoint } from "../nn/checkpoint"
 import { VecTradingEnv } from "../env/trading-env";
 import { Graph } from "../onnx/graph";
 import { emitAttentionEncoder, headSizes } from "../onnx/attention";
+import { chooseProvider, type Provider, type ProviderChoice } from "../onnx/runtime";
 import { appendMlp } from "../onnx/mlp";
 import { parseTrainConfig, TrainConfigError, type TrainConfig, trainingTotalSteps } from "./config";
 import { TradingVecEnv } from "./trading-vecenv";
@@ -55,6 +56,8 @@ export interface TrainingReport {
   meanReturn100: number | null;
   stepsPerSecond: number;
   elapsedMs: number;
+  /** Execution provider of the ONNX sessions (training step, attention rollouts), as chosen for the run's device. */
+  compute: { provider: string; requested: string; note: string | null; backend: string; backendNote: string | null };
   /** CartPole: greedy policy over 100 fresh episodes (a different seed from training). */
   evaluation?: { episodes: number; meanReturn: number; label: "evaluation" };
   /** Trading: spans and metrics, every figure labelled. */
@@ -136,6 +139,8 @@ function cleanNum(x: number): number | null {
 
 export class TrainingSession {
   readonly config: TrainConfig;
+  /** Where the run's ONNX sessions execute, what was asked for, and why it differs (a requested GPU that is not there). */
+  readonly compute: ProviderChoice;
   env: VecEnv;
   algo: Algo;
   readonly curves: CurvePoint[] = [];
@@ -154,8 +159,9 @@ export class TrainingSession {
   private lastLogStep = 0;
   private episodes = 0;
 
-  private constructor(config: TrainConfig, env: VecEnv, algo: Algo, extra: TradingExtra = {}) {
+  private constructor(config: TrainConfig, env: VecEnv, algo: Algo, extra: TradingExtra, compute: ProviderChoice) {
     this.config = config;
+    this.compute = compute;
     this.env = env;
     this.algo = algo;
     this.dataset = extra.dataset ?? null;
@@ -241,8 +247,9 @@ export class TrainingSession {
     const nFolds = extra.folds?.length ?? 0;
     const phaseIndex = phase?.phase ?? 0;
     if (extra.makeEnv) env = extra.makeEnv(phaseIndex < nFolds ? extra.folds![phaseIndex]!.train : extra.split!.train);
-    const algo = TrainingSession.makeAlgo(config, env!, algoCheckpoint);
-    const session = new TrainingSession(config, env!, algo, extra);
+    const compute = await chooseProvider(config.device);
+    const algo = TrainingSession.makeAlgo(config, env!, algoCheckpoint, compute.provider);
+    const session = new TrainingSession(config, env!, algo, extra, compute);
     if (phase) {
       session.phase = phase.phase;
       session.offset = phase.offset;
@@ -251,11 +258,11 @@ export class TrainingSession {
     return session;
   }
 
-  private static makeAlgo(config: TrainConfig, env: VecEnv, checkpoint?: Uint8Array): Algo {
+  private static makeAlgo(config: TrainConfig, env: VecEnv, checkpoint: Uint8Array | undefined, provider: Provider): Algo {
     try {
-      if (checkpoint) return config.algo === "ppo" ? Ppo.restore(env, checkpoint) : Dqn.restore(env, checkpoint);
-      if (config.algo === "ppo") return new Ppo(env, { ...config.ppo, seed: config.seed, totalTimesteps: config.steps });
-      return new Dqn(env, { ...config.dqn, seed: config.seed, totalTimesteps: config.steps });
+      if (checkpoint) return config.algo === "ppo" ? Ppo.restore(env, checkpoint, { provider }) : Dqn.restore(env, checkpoint, { provider });
+      if (config.algo === "ppo") return new Ppo(env, { ...config.ppo, seed: config.seed, totalTimesteps: config.steps }, false, { provider });
+      return new Dqn(env, { ...config.dqn, seed: config.seed, totalTimesteps: config.steps }, false, { provider });
     } catch (e) {
       throw new TrainConfigError(config.algo, (e as Error).message);
     }
@@ -301,7 +308,7 @@ export class TrainingSession {
     this.phase++;
     this.lastLogStep = 0;
     this.env = this.makeEnv!(this.phase < this.folds.length ? this.folds[this.phase]!.train : this.split!.train);
-    this.algo = TrainingSession.makeAlgo(this.config, this.env);
+    this.algo = TrainingSession.makeAlgo(this.config, this.env, undefined, this.compute.provider);
   }
 
   /**
@@ -459,6 +466,7 @@ export class TrainingSession {
       meanReturn100: this.meanReturn100(),
       stepsPerSecond: Math.round((this.globalStep / Math.max(1, elapsedMs)) * 1000),
       elapsedMs: Math.round(elapsedMs),
+      compute: { provider: this.compute.provider, requested: this.compute.requested, note: this.compute.note, backend: this.algo.backend, backendNote: this.algo.backendNote },
     };
     if (this.config.env === "cartpole") {
       const env = new CartPoleVec(1);

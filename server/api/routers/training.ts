@@ -25,6 +25,12 @@ export const trainingRouter = createTRPCRouter({
     .input(z.object({ config: z.record(z.string(), z.unknown()) }))
     .mutation(async ({ ctx, input }) => ({ runId: String((await engineCommand(ctx, { type: "train.start", config: input.config, userId: ctx.user.id })).runId) })),
 
+  /** The engine's compute for training (the ONNX execution provider device "auto" picks, and why). */
+  compute: roleProcedure("viewer").query(async ({ ctx }) => {
+    const r = await engineCommand(ctx, { type: "train.compute" });
+    return { provider: String(r.provider), note: typeof r.note === "string" ? r.note : null };
+  }),
+
   stop: roleProcedure("trader")
     .input(z.object({ runId: z.string().min(1) }))
     .mutation(async ({ ctx, input }) => {

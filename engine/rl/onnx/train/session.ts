@@ -39,10 +39,12 @@ export interface SessionOptions {
   precision?: Precision;
   /** Intra-op threads (default 1). */
   threads?: number;
+  /** Execution provider (default "cpu"); with "cuda", nodes without a CUDA kernel (e.g. some float64 ones) run on the CPU. */
+  provider?: "cpu" | "cuda";
 }
 
-function ortOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return { executionProviders: ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all", logSeverityLevel: 3 };
+function ortOptions(threads: number, provider: "cpu" | "cuda" = "cpu"): ort.InferenceSession.SessionOptions {
+  return { executionProviders: provider === "cuda" ? ["cuda", "cpu"] : ["cpu"], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all", logSeverityLevel: 3 };
 }
 
 export class GraphSession {
@@ -71,7 +73,7 @@ export class GraphSession {
     const precision = opts.precision ?? "float32";
     const bytes = toBytes(g, precision);
     const b = nativeBinding();
-    const o = ortOptions(opts.threads ?? 1);
+    const o = ortOptions(opts.threads ?? 1, opts.provider);
     if (b) {
       const s = new b.InferenceSession();
       s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, o);
@@ -87,7 +89,7 @@ export class GraphSession {
     const precision = opts.precision ?? "float32";
     const bytes = toBytes(g, precision);
     const s = new b.InferenceSession();
-    s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, ortOptions(opts.threads ?? 1));
+    s.loadModel(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength, ortOptions(opts.threads ?? 1, opts.provider));
     return new GraphSession(s, null, g, precision);
   }
 

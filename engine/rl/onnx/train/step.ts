@@ -90,6 +90,8 @@ export interface OptimizerSettings {
 export interface TrainStepOptions {
   precision?: Precision;
   threads?: number;
+  /** Execution provider of the training graph (default "cpu"). */
+  provider?: "cpu" | "cuda";
   /** Initial parameters (flat, the loss graph's layout); default zeros. */
   params?: ArrayLike<number>;
   optimizer?: Partial<OptimizerSettings>;
@@ -144,14 +146,14 @@ export class TrainStep {
   /** Build the training graph for a loss graph (consumes it) and open its session. */
   static async create(lg: LossGraph, opts: TrainStepOptions = {}): Promise<TrainStep> {
     const g = buildTrainGraph(lg);
-    const session = await GraphSession.create(g, { precision: opts.precision, threads: opts.threads });
+    const session = await GraphSession.create(g, { precision: opts.precision, threads: opts.threads, provider: opts.provider });
     return new TrainStep(session, lg, opts);
   }
 
   /** As create(), synchronously (needs onnxruntime-node's native binding; throws without it). */
   static createSync(lg: LossGraph, opts: TrainStepOptions = {}): TrainStep {
     const g = buildTrainGraph(lg);
-    const session = GraphSession.createSync(g, { precision: opts.precision, threads: opts.threads });
+    const session = GraphSession.createSync(g, { precision: opts.precision, threads: opts.threads, provider: opts.provider });
     return new TrainStep(session, lg, opts);
   }
 
