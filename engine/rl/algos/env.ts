@@ -55,6 +55,8 @@ export interface VecEnv extends VecStep {
    * by `extra` values say so here; attention policies need it (obsSize = window x features + extra).
    */
   readonly obsLayout?: ObsLayout;
+  /** What observation value k of environment i is (e.g. "feature rsi_14 of bar 812 (2024-01-02T13:31:00.000Z)"), for error messages. */
+  describeObs?(i: number, k: number): string;
   /** Starts every environment afresh from `seed`; returns obs. */
   reset(seed: number): Float64Array;
   /** Applies one action per environment (each in [0, numActions)); returns this step's arrays. */
@@ -67,5 +69,10 @@ export interface VecEnv extends VecStep {
 export function assertFiniteObs(env: VecEnv, where: string): void {
   const o = env.obs;
   for (let k = 0; k < o.length; k++)
-    if (!Number.isFinite(o[k]!)) throw new Error(`${where}: observation feature ${k % env.obsSize} of environment ${Math.floor(k / env.obsSize)} is ${o[k]}`);
+    if (!Number.isFinite(o[k]!)) {
+      const i = Math.floor(k / env.obsSize);
+      const j = k % env.obsSize;
+      const what = env.describeObs ? env.describeObs(i, j) : `observation feature ${j}`;
+      throw new Error(`${where}: ${what} (value ${j} of environment ${i}'s observation) is ${o[k]}; training stopped`);
+    }
 }

@@ -250,6 +250,6 @@ describe("PPO", () => {
       loadState: (s: EnvSnapshot) => inner.loadState(s),
     };
     const ppo = new Ppo(env, small);
-    expect(() => ppo.runIteration()).toThrow("observation at environment step 80: observation feature 3 of environment 2 is NaN");
+    expect(() => ppo.runIteration()).toThrow("observation at environment step 80: observation feature 3 (value 3 of environment 2's observation) is NaN; training stopped");
   });
 });

@@ -208,6 +208,21 @@ describe("training sessions", () => {
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1024, device: "tpu" }))).field).toBe("device");
   });
 
+  it("a non-finite trading observation stops the run naming the feature and the bar", async () => {
+    const { assertFiniteObs } = await import("../algos/env");
+    const s = await TrainingSession.create({ env: "trading", algo: "ppo", steps: 2048, numEnvs: 2, trading: { symbol: "BTC-PERP", timeframe: "1m", window: 4 } }, deps);
+    const env = s.env as import("./trading-vecenv").TradingVecEnv;
+    const { features: F } = env.obsLayout;
+    const ds = env.inner.dataset;
+    const bar = env.inner.bar[1]!;
+    env.obs[env.obsSize + 2 * F + 1] = Number.POSITIVE_INFINITY; // env 1, window row 2 (bar - 1), feature 1
+    const name = ds.features.names[1]!;
+    expect(() => assertFiniteObs(env, "observation at environment step 0")).toThrow(`observation at environment step 0: feature ${name} of bar ${bar - 1} (${new Date(ds.bars.ts[bar - 1]!).toISOString()}) (value ${2 * F + 1} of environment 1's observation) is Infinity; training stopped`);
+    env.obs[env.obsSize + 2 * F + 1] = 0;
+    env.obs[env.obsSize + 4 * F + 1] = Number.NaN;
+    expect(() => assertFiniteObs(env, "x")).toThrow(/the unrealized P&L feature/);
+  });
+
   it("refuses attention where it cannot work, naming the field", async () => {
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { network: "attention" } }))).field).toBe("ppo.network");
     expect((await refused(TrainingSession.create({ env: "cartpole", algo: "ppo", steps: 1000, ppo: { attention: { dModel: 10, heads: 4 } } }))).field).toBe("ppo.attention.heads");

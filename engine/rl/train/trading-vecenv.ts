@@ -46,6 +46,15 @@ export class TradingVecEnv implements VecEnv {
     this.episodeLength = new Int32Array(inner.numEnvs);
   }
 
+  describeObs(i: number, k: number): string {
+    const { window: W, features: F } = this.obsLayout;
+    if (k >= W * F) return k === W * F ? "the position feature" : "the unrealized P&L feature";
+    const ds = this.inner.dataset;
+    const bar = this.inner.bar[i]! - (W - 1 - Math.floor(k / F));
+    const t = ds.bars.ts[bar];
+    return `feature ${ds.features.names[k % F] ?? k % F} of bar ${bar}${t !== undefined ? ` (${new Date(t).toISOString()})` : ""}`;
+  }
+
   reset(seed: number): Float64Array {
     const o = this.inner.reset(seed);
     for (let k = 0; k < o.length; k++) this.obs[k] = o[k]!;
