@@ -200,4 +200,43 @@ describe.skipIf(!haveChromium)("backtests and the strategy builder end to end (n
     await phone.screenshot({ path: join(ARTIFACTS, "phone-training.png"), fullPage: true });
     await phone.context().close();
   });
+
+  it("trains an attention policy on the demo S&P 500 with walk-forward folds: fold table, out-of-sample report, attention map in the network view (1440x900)", async () => {
+    const page = await signedIn(1440, 900);
+    await page.goto(`${platform.baseUrl}/training`);
+    await page.getByTestId("training-form").waitFor();
+    await expect.poll(() => page.getByTestId("training-compute").textContent(), { timeout: 15_000 }).toMatch(/Compute: (CPU|GPU)/);
+    await page.getByTestId("tr-env").selectOption("trading");
+    await expect.poll(() => page.getByTestId("tr-trading-symbol").inputValue(), { timeout: 15_000 }).toBe("SPX");
+    await page.getByTestId("tr-steps").fill("2048");
+    await page.getByTestId("tr-trading-window").fill("8");
+    await page.getByTestId("tr-ppo-network").selectOption("attention");
+    await page.getByTestId("tr-ppo-attention-dModel").fill("8");
+    await page.getByTestId("tr-ppo-attention-heads").fill("3");
+    await page.getByTestId("tr-trading-walkForward-folds").fill("2");
+    // heads must divide the width: refused at its field before anything starts
+    await page.getByTestId("training-submit").click();
+    await expect.poll(() => page.getByTestId("error-tr-ppo-attention-heads").textContent(), { timeout: 15_000 }).toMatch(/divide/);
+    await page.getByTestId("tr-ppo-attention-heads").fill("2");
+    await page.getByTestId("training-submit").click();
+    await page.waitForURL(/\/training\/[0-9a-f-]{36}$/, { timeout: 30_000 });
+    await expect.poll(() => page.getByTestId("training-run").getAttribute("data-status"), { timeout: 120_000 }).toBe("done");
+    await page.getByTestId("walk-forward").waitFor();
+    expect(await page.locator('[data-testid^="fold-"]').count()).toBe(2);
+    await expect.poll(() => page.getByTestId("out-of-sample").getAttribute("data-label")).toBe("out-of-sample");
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-training-attention-run.png"), fullPage: true });
+
+    await page.goto(`${platform.baseUrl}/training`);
+    const model = page.locator('[data-testid^="model-row-"]').first();
+    await model.waitFor({ timeout: 30_000 });
+    const modelId = (await model.getAttribute("data-testid"))!.replace("model-row-", "");
+    await page.goto(`${platform.baseUrl}/training?model=${modelId}`);
+    await page.getByTestId("network-view").waitFor();
+    await page.getByTestId("attention-maps").waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid^="attention-head-"]').count()).toBe(2);
+    expect(await page.getByTestId("attention-head-0").locator("rect").count()).toBe(8 * 8);
+    await expect.poll(() => page.getByTestId("network-action").getAttribute("data-action"), { timeout: 15_000 }).toMatch(/^[0-2]$/);
+    await page.screenshot({ path: join(ARTIFACTS, "desktop-attention-network.png"), fullPage: true });
+    await page.context().close();
+  });
 });

@@ -179,7 +179,7 @@ function ModelNetwork({ model, threshold }: { model: ModelListRow; threshold: nu
             dueling={dueling}
             threshold={threshold}
             actionNames={labels}
-            inputNames={attention ? [...Array.from({ length: attention.dModel }, (_, i) => `enc ${i}`), ...(attention.extra === 2 ? ["position", "unreal. P&L"] : Array.from({ length: attention.extra }, (_, i) => `extra ${i}`))] : inputLabels(model.env, obsSize)}
+            inputNames={attention ? [...Array.from({ length: attention.dModel }, (_, i) => `enc ${i}`), ...(attention.extra === 2 ? ["position", "uP&L"] : Array.from({ length: attention.extra }, (_, i) => `extra ${i}`))] : inputLabels(model.env, obsSize)}
             inputTitle={attention ? "encoding" : "input"}
             stale={net.isFetching}
           />

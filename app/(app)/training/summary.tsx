@@ -56,7 +56,7 @@ export function TrainingSummary({ summary, currency = "", daily = false }: { sum
 function TradingSummary({ t, currency, daily }: { t: TradingReport; currency: string; daily: boolean }) {
   const spans: { key: "train" | "validation" | "test"; label: string; role: string }[] = [
     { key: "train", label: "Train", role: "in-sample: the policy learns here" },
-    { key: "validation", label: "Validation", role: "for tuning; not used by this report" },
+    { key: "validation", label: "Validation", role: t.walkForward ? "for tuning and the walk-forward folds below" : "for tuning; not used by this report" },
     { key: "test", label: "Test", role: "out-of-sample: touched once, for this report" },
   ];
   return (
