@@ -85,6 +85,11 @@ function numbered(sql: string): string {
 
 function pgSql(url: string): Sql {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // An idle pooled connection closed by the server (a PostgreSQL restart, an administrator's
+  // pg_terminate_backend, DROP DATABASE ... WITH (FORCE)) is reported here; without a listener
+  // node-postgres rethrows it as an uncaught exception and the process dies. The pool has already
+  // discarded that connection and opens a new one for the next query.
+  pool.on("error", () => {});
   // BIGINT columns come back as strings by default; every BIGINT here is an epoch-ms or bucket that fits a double.
   pg.types.setTypeParser(20, (v) => Number(v));
   const execOn = (c: pg.Pool | pg.PoolClient): SqlExec => ({
