@@ -11,15 +11,15 @@ describe.skipIf(!databaseKinds().includes("postgresql"))("the PostgreSQL pool", 
     const onUncaught = (e: unknown) => uncaught.push(e);
     process.on("uncaughtException", onUncaught);
     try {
-      const [{ pid }] = await sql.all<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+      const pid = (await sql.all<{ pid: number }>("SELECT pg_backend_pid() AS pid"))[0]!.pid;
       const admin = new pg.Client({ connectionString: t.url });
       await admin.connect();
       await admin.query("SELECT pg_terminate_backend($1)", [pid]);
       await admin.end();
       await new Promise((r) => setTimeout(r, 300));
       expect(uncaught).toEqual([]);
-      const [{ one }] = await sql.all<{ one: number }>("SELECT 1 AS one");
-      expect(Number(one)).toBe(1);
+      const rows = await sql.all<{ one: number }>("SELECT 1 AS one");
+      expect(Number(rows[0]!.one)).toBe(1);
     } finally {
       process.off("uncaughtException", onUncaught);
       await sql.close();

@@ -3,18 +3,12 @@ import { useEffect, useMemo, useState } from "react";
 import { trpc } from "@/app/_components/trpc";
 import { Field, inputCls } from "@/app/(app)/backtests/ui";
 import { type NetLayout, type NetworkView, CARTPOLE_OBS, actionLabels, fmtValue, inputLabels, networkLayout, parseObs } from "./model";
+import type { NetworkSpecLike } from "@/engine/rl/train/network";
 import type { ModelListRow } from "./types";
 
 const THRESHOLDS = [0, 0.1, 0.2, 0.4, 0.6] as const;
 
-interface NetSpec {
-  kind?: "mlp" | "attention";
-  obsSize?: number;
-  sizes: number[];
-  activation: string;
-  output: string;
-  attention?: { window: number; features: number; extra: number; dModel: number; heads: number };
-}
+type NetSpec = NetworkSpecLike;
 
 /** The observation size a network takes (older MLP models: its first layer). */
 function specObsSize(n: NetSpec): number {

@@ -154,11 +154,7 @@ function WalkForward({ t, currency, daily }: { t: TradingReport; currency: strin
               <th className="px-3 py-1.5 font-normal whitespace-nowrap">Fold</th>
               <th className="px-3 py-1.5 font-normal whitespace-nowrap">Trained on</th>
               <th className="px-3 py-1.5 font-normal whitespace-nowrap">Measured on (out-of-sample)</th>
-              {BASELINE_METRIC_KEYS.map((k) => (
-                <th key={k} className="px-3 py-1.5 text-right font-normal whitespace-nowrap">
-                  {metricDef(k).label}
-                </th>
-              ))}
+              <MetricHeads />
             </tr>
           </thead>
           <tbody>
@@ -173,11 +169,7 @@ function WalkForward({ t, currency, daily }: { t: TradingReport; currency: strin
                 <td className="num px-3 py-1 whitespace-nowrap text-info">
                   {fmtIso(f.validation?.from).slice(0, 10)} → {fmtIso(f.validation?.to).slice(0, 10)}
                 </td>
-                {BASELINE_METRIC_KEYS.map((k) => (
-                  <td key={k} className="num px-3 py-1 text-right whitespace-nowrap">
-                    {formatMetric((f.metrics ?? null) as unknown as Record<string, unknown> | null, metricDef(k), currency, daily)}
-                  </td>
-                ))}
+                <MetricCells metrics={f.metrics} currency={currency} daily={daily} />
               </tr>
             ))}
           </tbody>
@@ -240,11 +232,7 @@ function Baselines({ t, currency, daily }: { t: TradingReport; currency: string;
               <th className="px-3 py-1.5 font-normal whitespace-nowrap">Strategy</th>
               <th className="px-3 py-1.5 font-normal whitespace-nowrap">Sample</th>
               <th className="px-3 py-1.5 text-right font-normal whitespace-nowrap">Final equity</th>
-              {BASELINE_METRIC_KEYS.map((k) => (
-                <th key={k} className="px-3 py-1.5 text-right font-normal whitespace-nowrap">
-                  {metricDef(k).label}
-                </th>
-              ))}
+              <MetricHeads />
             </tr>
           </thead>
           <tbody>
@@ -255,16 +243,38 @@ function Baselines({ t, currency, daily }: { t: TradingReport; currency: string;
                 </th>
                 <td className={`px-3 py-1 whitespace-nowrap ${r.label === "out-of-sample" ? "text-info" : "text-dim"}`}>{r.label}</td>
                 <td className="num px-3 py-1 text-right whitespace-nowrap">{formatMetric({ finalEquity: r.finalValue ?? null }, metricDef("finalEquity"), currency, daily)}</td>
-                {BASELINE_METRIC_KEYS.map((k) => (
-                  <td key={k} className="num px-3 py-1 text-right whitespace-nowrap">
-                    {formatMetric((r.metrics ?? null) as unknown as Record<string, unknown> | null, metricDef(k), currency, daily)}
-                  </td>
-                ))}
+                <MetricCells metrics={r.metrics} currency={currency} daily={daily} />
               </tr>
             ))}
           </tbody>
         </table>
       </div>
     </div>
+  );
+}
+
+/** The baseline metric columns' headers (BASELINE_METRIC_KEYS), shared by the baseline and walk-forward tables. */
+function MetricHeads() {
+  return (
+    <>
+      {BASELINE_METRIC_KEYS.map((k) => (
+        <th key={k} className="px-3 py-1.5 text-right font-normal whitespace-nowrap">
+          {metricDef(k).label}
+        </th>
+      ))}
+    </>
+  );
+}
+
+/** One row's baseline metric cells, formatted like the backtest report. */
+function MetricCells({ metrics, currency, daily }: { metrics: unknown; currency: string; daily: boolean }) {
+  return (
+    <>
+      {BASELINE_METRIC_KEYS.map((k) => (
+        <td key={k} className="num px-3 py-1 text-right whitespace-nowrap">
+          {formatMetric((metrics ?? null) as Record<string, unknown> | null, metricDef(k), currency, daily)}
+        </td>
+      ))}
+    </>
   );
 }
