@@ -238,7 +238,10 @@ export class WorkerPool implements Evaluator {
       stopped = true;
       for (const s of this.slots)
         if (s.pending && !s.dead) {
+          // dead at once: the trial's result may still arrive before the worker exits, and the slot
+          // must not take the next run's first trial (it would come back cancelled when "exit" fires)
           s.stopping = true;
+          s.dead = true;
           void s.worker.terminate();
         }
     };
